@@ -1,0 +1,196 @@
+"""create_app(): assembles routers, plugins and shared resources; nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar, Request, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from app.domain.accounts.api import AuthController, PublicAuthController
+from app.domain.accounts.pages import AccountPages, ApiKeyPages
+from app.domain.decisions.api import DecisionController
+from app.domain.decisions.services import DecisionService
+from app.domain.experiments.api import ExperimentController
+from app.domain.experiments.pages import ExperimentPages
+from app.domain.gates.api import GateController
+from app.domain.gates.pages import GatePages
+from app.domain.pools.api import PoolController
+from app.domain.sites.api import SiteController
+from app.domain.sites.pages import SitePages
+from app.domain.system.api import HealthController
+from app.domain.tag.api import TagController
+from app.domain.tag.services import TagService
+from app.domain.team.api import TeamController
+from app.domain.team.pages import InvitePages, TeamPages
+from app.lib.auth import BearerAuthMiddleware
+from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.events import EventWriter
+from app.lib.hotcache import HotCache
+from app.lib.logging import configure_logging
+from app.lib.observability import RequestObservability, ensure_request_id_header
+from app.lib.publish import Publisher
+from app.lib.redis import create_redis, redis_keys
+from app.lib.tokens import AccessTokens, SelectionTokens
+from app.settings import Settings, get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+log = structlog.get_logger(__name__)
+
+
+def _public_rate_key(request: Request[Any, Any, Any]) -> str:
+    return f"{request.path_params.get('site_key', '')}:{get_remote_address(request)}"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    db_config = SQLAlchemyAsyncConfig(
+        connection_string=settings.async_database_url,
+        before_send_handler="autocommit_include_redirects",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        engine_app_state_key="db_engine",
+        create_all=False,
+    )
+
+    @asynccontextmanager
+    async def resources(app: Litestar) -> AsyncIterator[None]:
+        redis = create_redis(settings)
+        # the hot path gets its own connections with a short timeout: a slow redis must not hold requests long
+        hot_redis = create_redis(settings, socket_timeout=0.5)
+        keys = redis_keys(settings)
+        cache = HotCache(redis, keys, settings.cache_refresh_seconds)
+        writer = EventWriter(hot_redis, keys)
+        decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key))
+        app.state.update(
+            # the engine by a fixed name: advanced-alchemy renames its own state key for every further app
+            # built in one process (tests build several)
+            database=db_config.get_engine(),
+            settings=settings,
+            redis=redis,
+            redis_keys=keys,
+            hot_cache=cache,
+            publisher=Publisher(redis, keys, after_change=cache.refresh),
+            access_tokens=AccessTokens(settings.secret_key, settings.jwt_ttl_seconds),
+            decisions=decisions,
+            tag=TagService(decisions),
+        )
+
+        async def republish() -> None:
+            # no after_change: this runs inside the cache's own refresh
+            async with db_config.get_session() as session:
+                await Publisher(redis, keys).everything(session)
+
+        # when redis loses the configuration, the cache rebuilds it from postgres instead of serving nothing
+        cache.republish = republish
+        try:
+            if not await redis.exists(keys.config_version):
+                async with db_config.get_session() as session:
+                    await app.state.publisher.everything(session)
+            await cache.refresh()
+        except Exception as exc:  # the app still starts; the cache retries in the background
+            log.warning("startup refresh failed", error=str(exc))
+        cache.start()
+        try:
+            yield
+        finally:
+            await cache.stop()
+            await hot_redis.aclose()
+            await redis.aclose()
+
+    api_router = Router(
+        path="/api/v1",
+        route_handlers=[
+            PoolController,
+            ExperimentController,
+            SiteController,
+            DecisionController,
+            TeamController,
+            GateController,
+        ],
+        middleware=[DefineMiddleware(BearerAuthMiddleware)],
+        security=[{"bearer": []}],
+    )
+    auth_router = Router(
+        path="/",
+        route_handlers=[AuthController],
+        middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=["/auth/register", "/auth/login"])],
+        security=[{"bearer": []}],
+    )
+    public_rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.public_rate_limit_per_minute),
+        identifier_for_request=_public_rate_key,
+        exclude=["/t/"],
+    )
+    public_router = Router(path="/", route_handlers=[TagController], middleware=[public_rate_limit.middleware])
+    session_secret = hashlib.sha256(b"levers-session:" + settings.secret_key.encode()).digest()
+
+    return Litestar(
+        route_handlers=[
+            api_router,
+            auth_router,
+            PublicAuthController,
+            public_router,
+            HealthController,
+            AccountPages,
+            ExperimentPages,
+            SitePages,
+            GatePages,
+            ApiKeyPages,
+            TeamPages,
+            InvitePages,
+            create_static_files_router(
+                path="/static", directories=[ROOT / "frontend" / "static"], include_in_schema=False
+            ),
+        ],
+        lifespan=[resources],
+        plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
+        middleware=[
+            RequestObservability(),
+            CookieBackendConfig(
+                secret=session_secret,
+                secure=settings.is_production,
+                samesite="lax",
+                max_age=7 * 24 * 3600,
+                exclude=["/api/", "/auth/", "/p/", "/t/", "/static/", "/healthz", "/readyz", "/metrics"],
+            ).middleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.is_production,
+            cookie_samesite="lax",
+            exclude=["/api/", "/auth/", "/p/", "/t/", "/healthz", "/readyz", "/schema"],
+        ),
+        template_config=TemplateConfig(directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine),
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Levers",
+            version="0.1.0",
+            path="/schema",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+        # logging is configured once by configure_logging (structlog; json in production), not by litestar
+        logging_config=None,
+        before_send=[ensure_request_id_header],
+    )

@@ -1,0 +1,30 @@
+"""every table, imported here so alembic and the app see one metadata."""
+
+from app.db.models.accounts import ApiKey, Membership, Organization, Role, User
+from app.db.models.base import Base
+from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
+from app.db.models.gates import FeatureGate, HoldoutStatsHourly
+from app.db.models.sites import Site
+from app.db.models.statistics import ArmStatsHourly, PolicySnapshot, StreamCheckpoint
+from app.db.models.team import Invitation
+
+__all__ = [
+    "ApiKey",
+    "Arm",
+    "ArmStatsHourly",
+    "Base",
+    "Experiment",
+    "ExperimentStatus",
+    "FeatureGate",
+    "HoldoutStatsHourly",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "PolicySnapshot",
+    "Pool",
+    "RewardMode",
+    "Role",
+    "Site",
+    "StreamCheckpoint",
+    "User",
+]

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import enum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Enum, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.models.base import Base
+from app.db.models.sites import JSONType
+
+
+class ExperimentStatus(enum.StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+class RewardMode(enum.StrEnum):
+    EXPLICIT = "explicit"
+    CONVERSION = "conversion"
+
+
+def _str_enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Pool(Base):
+    __tablename__ = "pools"
+
+    organization_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    arms: Mapped[list[Arm]] = relationship(
+        back_populates="pool", lazy="selectin", order_by="Arm.index", cascade="all, delete-orphan"
+    )
+
+
+class Arm(Base):
+    __tablename__ = "arms"
+    __table_args__ = (UniqueConstraint("pool_id", "index"),)
+
+    pool_id: Mapped[UUID] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    arm_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    # what the browser tag applies when this arm wins, e.g. {"text": "Buy now"}
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    pool: Mapped[Pool] = relationship(back_populates="arms", lazy="raise")
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("organization_id", "key"),)
+
+    organization_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    pool_id: Mapped[UUID] = mapped_column(ForeignKey("pools.id", ondelete="RESTRICT"), index=True)
+    site_id: Mapped[UUID | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    protocol: Mapped[str] = mapped_column(String(40))
+    protocol_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    context_dim: Mapped[int | None] = mapped_column(Integer)
+    reward_mode: Mapped[RewardMode] = mapped_column(_str_enum(RewardMode, "reward_mode"))
+    status: Mapped[ExperimentStatus] = mapped_column(_str_enum(ExperimentStatus, "experiment_status"))
+    traffic_percent: Mapped[float] = mapped_column(Float, default=100.0)
+    control_index: Mapped[int] = mapped_column(Integer, default=0)
+    winner_index: Mapped[int | None] = mapped_column(Integer)
+    goal: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    attribution_window_seconds: Mapped[int] = mapped_column(Integer, default=24 * 3600)
+    seed: Mapped[int] = mapped_column(Integer)
+    # the results page's decision rule (app.stats.DecisionThresholds) and the Beta prior of its analysis
+    decision_prob_best: Mapped[float] = mapped_column(Float, default=0.95, server_default="0.95")
+    decision_max_expected_loss: Mapped[float] = mapped_column(Float, default=0.005, server_default="0.005")
+    decision_min_trials_per_arm: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    decision_practical_difference: Mapped[float] = mapped_column(Float, default=0.02, server_default="0.02")
+    prior_alpha: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    prior_beta: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    pool: Mapped[Pool] = relationship(lazy="selectin")

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from app.domain.decisions.schemas import FeedbackAccepted, FeedbackRequest, SelectedArm, SelectRequest, SelectResponse
+from app.domain.decisions.services import DecisionService
+from app.domain.gates.attributes import with_request_attributes
+from app.lib.auth import Principal
+from app.lib.deps import provide_principal
+
+
+def provide_decisions(request: Request[Any, Any, Any]) -> DecisionService:
+    return request.app.state.decisions
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str:
+    return request.headers.get("x-request-id", "")[:64] or uuid4().hex
+
+
+class DecisionController(Controller):
+    tags = ["decisions"]
+    dependencies = {
+        "decisions": Provide(provide_decisions, sync_to_thread=False),
+        "principal": Provide(provide_principal, sync_to_thread=False),
+    }
+
+    @post("/select", status_code=HTTP_200_OK)
+    async def select(
+        self,
+        data: JSONBody[SelectRequest],
+        decisions: NamedDependency[DecisionService],
+        principal: NamedDependency[Principal],
+        request: Request[Any, Any, Any],
+    ) -> SelectResponse:
+        request_id = request_id_of(request)
+        # targeting sees context.metadata flat, plus country and language from the request where not given
+        attributes = with_request_attributes(
+            data.context.metadata, request.headers, request.app.state.settings.country_header
+        )
+        decision = await decisions.select(
+            str(principal.organization_id),
+            str(data.experiment_id),
+            data.context.id or "",
+            data.context.vector,
+            request_id,
+            attributes=attributes,
+            force_arm=data.force_arm,
+        )
+        arm = decision.arm
+        return SelectResponse(
+            arm=SelectedArm(name=arm.name, index=arm.index, metadata=arm.metadata),
+            selection_token=decision.token,
+            request_id=request_id,
+            reason=decision.reason,
+        )
+
+    @post("/feedback", status_code=HTTP_202_ACCEPTED)
+    async def feedback(
+        self,
+        data: JSONBody[FeedbackRequest],
+        decisions: NamedDependency[DecisionService],
+        principal: NamedDependency[Principal],
+        request: Request[Any, Any, Any],
+    ) -> FeedbackAccepted:
+        request_id = request_id_of(request)
+        new = await decisions.feedback(str(principal.organization_id), data.selection_token, data.reward, request_id)
+        return FeedbackAccepted(accepted=True, duplicate=not new, request_id=request_id)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+
+class SelectContext(msgspec.Struct, forbid_unknown_fields=True):
+    id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    vector: Annotated[list[float], msgspec.Meta(max_length=256)] | None = None
+    metadata: dict[str, Any] = {}
+
+
+class SelectRequest(msgspec.Struct, forbid_unknown_fields=True):
+    experiment_id: UUID
+    context: SelectContext = msgspec.field(default_factory=SelectContext)
+    # serve this arm (e.g. a qa preview): labelled "forced", never trains the bandit
+    force_arm: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class SelectedArm(msgspec.Struct):
+    name: str
+    index: int
+    metadata: dict[str, Any]
+
+
+class SelectResponse(msgspec.Struct):
+    arm: SelectedArm
+    selection_token: str
+    request_id: str
+    reason: str
+
+
+class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
+    selection_token: Annotated[str, msgspec.Meta(max_length=2048)]
+    reward: float
+
+
+class FeedbackAccepted(msgspec.Struct):
+    accepted: bool
+    duplicate: bool
+    request_id: str

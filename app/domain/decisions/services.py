@@ -1,0 +1,249 @@
+"""the hot path: choose an arm and record feedback, from memory and redis only (never postgres)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from redis.exceptions import RedisError
+
+from app.bandits import PolicyError
+from app.lib.errors import InvalidInputError, NotFoundError, UnavailableError
+from app.lib.events import EventWriter
+from app.lib.hotcache import ExperimentRuntime, HotCache
+from app.lib.metrics import FEEDBACKS, SELECTIONS
+from app.lib.snapshot import ArmConfig, Event
+from app.lib.tokens import SelectionClaims, SelectionTokens, TokenError
+from app.targeting import bucket as salted_bucket
+
+# reasons whose traffic is served outside the bandit: recorded as holdout, never trained on
+FIXED_REASONS = ("rule:", "rollout", "default", "forced")
+
+
+@dataclass(frozen=True)
+class Decision:
+    arm: ArmConfig
+    token: str
+    claims: SelectionClaims
+    reason: str
+    recorded: bool
+
+
+def bucket(experiment_id: str, seed: int, visitor: str) -> float:
+    """a stable position in [0, 100) for (experiment, visitor) in the experiment's traffic split.
+
+    salted by experiment and seed, and apart from the gate's rollout salt, so the two splits are independent.
+    """
+    return salted_bucket(f"traffic:{experiment_id}:{seed}", visitor)
+
+
+def is_holdout(reason: str) -> bool:
+    return reason.startswith(FIXED_REASONS)
+
+
+class DecisionService:
+    def __init__(self, cache: HotCache, writer: EventWriter, tokens: SelectionTokens) -> None:
+        self.cache = cache
+        self.writer = writer
+        self.tokens = tokens
+
+    async def runtime(self, organization_id: str, experiment_id: str) -> ExperimentRuntime:
+        runtime = self.cache.experiments.get(experiment_id)
+        if runtime is None:
+            await self.cache.refresh_on_miss()
+            runtime = self.cache.experiments.get(experiment_id)
+        if runtime is None or runtime.config.organization_id != organization_id:
+            raise NotFoundError("no such experiment", field="experiment_id")
+        return runtime
+
+    def choose(
+        self,
+        runtime: ExperimentRuntime,
+        visitor: str,
+        vector: list[float] | None,
+        attributes: Mapping[str, Any] | None = None,
+        force_arm: int | None = None,
+    ) -> tuple[int, float, str]:
+        """the arm, its propensity and why: policy, rule:<id>, rollout, default, forced (or winner, paused)."""
+        config = runtime.config
+        if config.status == "draft":
+            raise InvalidInputError("the experiment is a draft: start it first", field="experiment_id")
+        if config.status == "completed":
+            return (config.winner_index if config.winner_index is not None else config.control_index), 1.0, "winner"
+        if config.status == "paused":
+            return config.control_index, 1.0, "paused"
+        if force_arm is not None:
+            if not 0 <= force_arm < len(config.arms):
+                raise InvalidInputError(f"force_arm must be between 0 and {len(config.arms) - 1}", field="force_arm")
+            return force_arm, 1.0, "forced"
+        gate = runtime.gate
+        default_arm = config.control_index
+        if gate is not None:
+            outcome = gate.evaluate(visitor, attributes or {}, time.time(), runtime.rng.random() * 100)
+            if outcome.arm is not None:
+                return outcome.arm, 1.0, outcome.reason
+            default_arm = gate.default_arm
+        if config.traffic_percent < 100.0:
+            position = bucket(config.id, config.seed, visitor) if visitor else runtime.rng.random() * 100
+            if position >= config.traffic_percent:
+                return default_arm, 1.0, "rollout"
+        context = None
+        if config.context_dim is not None:
+            if vector is None:
+                raise InvalidInputError(
+                    f"this experiment needs context.vector of length {config.context_dim}", field="context.vector"
+                )
+            context = np.asarray(vector, dtype=np.float64)
+            if context.shape != (config.context_dim,) or not np.all(np.isfinite(context)):
+                raise InvalidInputError(
+                    f"context.vector must hold {config.context_dim} finite numbers", field="context.vector"
+                )
+        try:
+            selection = runtime.policy.select(runtime.state, runtime.rng, context=context)
+        except PolicyError as exc:
+            raise InvalidInputError(str(exc), field=f"context.{exc.field}") from exc
+        return int(selection.arm), float(selection.propensity), "policy"
+
+    async def select(
+        self,
+        organization_id: str,
+        experiment_id: str,
+        visitor: str,
+        vector: list[float] | None,
+        request_id: str,
+        *,
+        record: bool = True,
+        attributes: Mapping[str, Any] | None = None,
+        force_arm: int | None = None,
+    ) -> Decision:
+        """`attributes` are what targeting rules look at (url, path, referrer, utm_*, device, language,
+        country, custom ones flat by name); `force_arm` serves that arm, labelled "forced"."""
+        runtime = await self.runtime(organization_id, experiment_id)
+        arm_index, propensity, reason = self.choose(runtime, visitor, vector, attributes, force_arm)
+        config = runtime.config
+        holdout = is_holdout(reason)
+        token, claims = self.tokens.issue(
+            tenant=config.organization_id,
+            experiment=config.id,
+            arm=arm_index,
+            visitor=visitor,
+            propensity=propensity,
+            ttl_seconds=config.attribution_window_seconds,
+            label=reason if holdout else "",
+        )
+        recorded = False
+        # policy-served traffic trains the bandit and counts in its results; gate-served traffic is recorded
+        # apart as holdout (labelled with its reason); paused and completed experiments record nothing
+        if record and (reason == "policy" or holdout):
+            await self.record_exposure(
+                runtime, arm_index, propensity, vector if not holdout else None, claims.n, request_id, claims.g
+            )
+            recorded = True
+        SELECTIONS.labels(reason=reason).inc()
+        return Decision(arm=config.arms[arm_index], token=token, claims=claims, reason=reason, recorded=recorded)
+
+    def exposure_event(self, runtime: ExperimentRuntime, claims: SelectionClaims, request_id: str) -> Event:
+        """the exposure a selection token stands for (the tag reports them after applying an arm)."""
+        conversion = runtime.config.reward_mode == "conversion"
+        return Event(
+            kind="hx" if claims.g else "x",
+            experiment=claims.e,
+            arm=claims.a,
+            reward=0.0,
+            trials=1 if conversion else 0,
+            ts=time.time(),
+            propensity=claims.p,
+            nonce=claims.n,
+            request_id=request_id,
+            label=claims.g,
+        )
+
+    async def record_exposure(
+        self,
+        runtime: ExperimentRuntime,
+        arm: int,
+        propensity: float,
+        vector: list[float] | None,
+        nonce: str,
+        request_id: str,
+        label: str = "",
+    ) -> None:
+        conversion = runtime.config.reward_mode == "conversion"
+        event = Event(
+            kind="hx" if label else "x",
+            experiment=runtime.config.id,
+            arm=arm,
+            reward=0.0,
+            trials=1 if conversion else 0,
+            ts=time.time(),
+            propensity=propensity,
+            context=vector,
+            nonce=nonce,
+            request_id=request_id,
+            label=label,
+        )
+        try:
+            await self.writer.exposure(event)
+        except (RedisError, OSError) as exc:
+            raise UnavailableError("the event store is unavailable; retry shortly") from exc
+
+    def verify(self, organization_id: str, token: str) -> SelectionClaims:
+        try:
+            claims = self.tokens.verify(token)
+        except TokenError as exc:
+            raise InvalidInputError(str(exc), field="selection_token") from exc
+        if claims.t != organization_id:
+            raise InvalidInputError("selection_token belongs to another organization", field="selection_token")
+        return claims
+
+    async def feedback(self, organization_id: str, token: str, reward: float, request_id: str) -> bool:
+        """records the reward once per token; returns False when the token was already rewarded."""
+        claims = self.verify(organization_id, token)
+        if not math.isfinite(reward):
+            raise InvalidInputError("reward must be a finite number", field="reward")
+        runtime = await self.runtime(organization_id, claims.e)
+        conversion = runtime.config.reward_mode == "conversion"
+        if conversion and not 0.0 <= reward <= 1.0:
+            raise InvalidInputError("a conversion's reward must be between 0 and 1", field="reward")
+        if runtime.config.status in {"completed", "draft"}:
+            raise InvalidInputError(
+                f"the experiment is {runtime.config.status}; feedback is closed", field="selection_token"
+            )
+        bounds = reward_bounds(runtime.policy)
+        if bounds is not None and not bounds[0] <= reward <= bounds[1]:
+            raise InvalidInputError(
+                f"{runtime.config.protocol} takes rewards between {bounds[0]:g} and {bounds[1]:g}", field="reward"
+            )
+        event = Event(
+            kind="hf" if claims.g else "f",
+            experiment=claims.e,
+            arm=claims.a,
+            reward=float(reward),
+            trials=0 if conversion else 1,
+            ts=time.time(),
+            propensity=claims.p,
+            nonce=claims.n,
+            request_id=request_id,
+            label=claims.g,
+        )
+        ttl = max(60, claims.x - int(time.time()) + 3600)
+        try:
+            new = await self.writer.once(event, claims.n, ttl)
+        except (RedisError, OSError) as exc:
+            raise UnavailableError("the event store is unavailable; retry shortly") from exc
+        FEEDBACKS.labels(result="accepted" if new else "duplicate").inc()
+        return new
+
+
+def reward_bounds(policy: Any) -> tuple[float, float] | None:
+    bounds = getattr(policy, "reward_bounds", None)
+    if bounds is None:
+        return None
+    low, high = bounds
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return float(low), float(high)

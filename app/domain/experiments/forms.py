@@ -1,0 +1,241 @@
+"""the create/edit experiment form: parse its flat fields into api schemas, and map errors back to fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.bandits import describe_policies
+from app.db.models import Experiment
+from app.domain.pools.schemas import ArmIn
+
+MAX_ARMS = 20
+ARM_FIELDS = ("name", "text", "html", "redirect", "class", "style", "attributes")
+GOALS = {"click": "selector", "url": "url", "event": "event"}
+ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
+STYLE_PROPERTY = re.compile(r"^-{0,2}[A-Za-z][-A-Za-z0-9]*$")
+
+
+@dataclass
+class ParsedForm:
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    arms: list[ArmIn] = field(default_factory=list)
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def policy_choices() -> list[dict[str, Any]]:
+    # contextual policies need a context vector per visitor, which only the api sends
+    return [p for p in describe_policies() if p["kind"] != "contextual"]
+
+
+def arm_count(values: dict[str, Any]) -> int:
+    try:
+        count = int(values.get("arm_count") or 2)
+    except ValueError:
+        count = 2
+    return max(1, min(MAX_ARMS, count))
+
+
+def blank_values() -> dict[str, Any]:
+    return {
+        "protocol": "beta_ts",
+        "reward_mode": "conversion",
+        "traffic_percent": "100",
+        "arm_count": "2",
+        "control_index": "0",
+        "arm-0-name": "Control",
+        "goal_type": "event",
+        "prob_best": "95",
+        "max_expected_loss": "0.5",
+        "min_trials_per_arm": "100",
+        "practical_difference": "2",
+    }
+
+
+def values_of(experiment: Experiment) -> dict[str, Any]:
+    """the form's fields for an existing experiment."""
+    goal = experiment.goal or {}
+    values: dict[str, Any] = {
+        "name": experiment.name,
+        "key": experiment.key,
+        "site_id": str(experiment.site_id or ""),
+        "protocol": experiment.protocol,
+        "reward_mode": experiment.reward_mode.value,
+        "traffic_percent": f"{experiment.traffic_percent:g}",
+        "arm_count": str(len(experiment.pool.arms)),
+        "control_index": str(experiment.control_index),
+        "goal_type": goal.get("type", "event"),
+        "prob_best": f"{experiment.decision_prob_best * 100:g}",
+        "max_expected_loss": f"{experiment.decision_max_expected_loss * 100:g}",
+        "min_trials_per_arm": str(experiment.decision_min_trials_per_arm),
+        "practical_difference": f"{experiment.decision_practical_difference * 100:g}",
+    }
+    for kind, key in GOALS.items():
+        if goal.get("type") == kind:
+            values[f"goal_{key}"] = goal.get(key, "")
+    for arm in experiment.pool.arms:
+        p = arm.payload or {}
+        prefix = f"arm-{arm.index}-"
+        values[prefix + "name"] = arm.name
+        for key in ("text", "html", "redirect", "class"):
+            values[prefix + key] = p.get(key, "")
+        values[prefix + "style"] = "\n".join(f"{k}: {v}" for k, v in (p.get("style") or {}).items())
+        values[prefix + "attributes"] = "\n".join(f"{k}={v}" for k, v in (p.get("attributes") or {}).items())
+    return values
+
+
+def adjust_arms(values: dict[str, Any]) -> bool:
+    """handles the 'add arm' and 'remove arm' buttons; true when the form should just be shown again."""
+    count = arm_count(values)
+    if "add_arm" in values:
+        values["arm_count"] = str(min(MAX_ARMS, count + 1))
+        return True
+    if values.get("remove_arm", "").isdigit():
+        gone = int(values["remove_arm"])
+        if 0 <= gone < count and count > 2:
+            for i in range(gone, count - 1):
+                for f in ARM_FIELDS:
+                    values[f"arm-{i}-{f}"] = values.get(f"arm-{i + 1}-{f}", "")
+            for f in ARM_FIELDS:
+                values.pop(f"arm-{count - 1}-{f}", None)
+            values["arm_count"] = str(count - 1)
+            control = int(values.get("control_index") or 0)
+            values["control_index"] = str(0 if control == gone else control - (control > gone))
+        return True
+    return False
+
+
+def _pairs(text: str, separator: str, field_name: str, errors: dict[str, str], pattern: re.Pattern[str]) -> dict:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(separator)
+        name = name.strip()
+        if not sep or not pattern.match(name):
+            example = "color: #0a0" if separator == ":" else "aria-label=Buy now"
+            errors[field_name] = f"Write one per line, like “{example}”."
+            return {}
+        if separator == "=" and name.lower().startswith("on"):
+            errors[field_name] = "Event handler attributes (on…) are not allowed."
+            return {}
+        out[name] = value.strip()
+    return out
+
+
+def _number(values: dict[str, Any], name: str, errors: dict[str, str], low: float, high: float, message: str) -> float:
+    try:
+        number = float(str(values.get(name, "")).strip().rstrip("%"))
+    except ValueError:
+        errors[name] = message
+        return low
+    if not low <= number <= high:
+        errors[name] = message
+    return number
+
+
+def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
+    form = ParsedForm(values=values)
+    errors = form.errors
+    name = str(values.get("name", "")).strip()
+    if not name:
+        errors["name"] = "Give the experiment a name."
+    elif len(name) > 200:
+        errors["name"] = "Keep the name under 200 characters."
+    count = arm_count(values)
+    seen: set[str] = set()
+    for i in range(count):
+        prefix = f"arm-{i}-"
+        arm_name = str(values.get(prefix + "name", "")).strip()
+        if not arm_name:
+            errors[prefix + "name"] = "Give this arm a name."
+        elif arm_name in seen:
+            errors[prefix + "name"] = "Another arm already has this name."
+        seen.add(arm_name)
+        payload: dict[str, Any] = {}
+        for key in ("text", "html", "class"):
+            if str(values.get(prefix + key, "")).strip():
+                payload[key] = str(values[prefix + key]).strip()
+        redirect = str(values.get(prefix + "redirect", "")).strip()
+        if redirect:
+            if not re.match(r"^(https?://[^\s]+|/[^\s]*)$", redirect):
+                errors[prefix + "redirect"] = "Use a full http(s):// address or a path starting with /."
+            payload["redirect"] = redirect
+        style = _pairs(str(values.get(prefix + "style", "")), ":", prefix + "style", errors, STYLE_PROPERTY)
+        if style:
+            payload["style"] = style
+        attributes = _pairs(
+            str(values.get(prefix + "attributes", "")), "=", prefix + "attributes", errors, ATTRIBUTE_NAME
+        )
+        if attributes:
+            payload["attributes"] = attributes
+        form.arms.append(ArmIn(name=arm_name[:200] or f"arm {i + 1}", payload=payload))
+    if count < 2:
+        errors["arms"] = "An experiment needs at least two arms."
+    try:
+        control = int(values.get("control_index") or 0)
+    except ValueError:
+        control = 0
+    if not 0 <= control < count:
+        errors["control_index"] = "Choose which arm is the control."
+        control = 0
+    traffic = _number(values, "traffic_percent", errors, 0, 100, "Enter a number between 0 and 100.")
+    prob_best = _number(values, "prob_best", errors, 50.01, 100, "Enter a percentage above 50 and at most 100.")
+    loss = _number(values, "max_expected_loss", errors, 0, 100, "Enter a percentage between 0 and 100.")
+    difference = _number(values, "practical_difference", errors, 0, 100, "Enter a percentage between 0 and 100.")
+    try:
+        min_trials = int(str(values.get("min_trials_per_arm", "")).strip())
+        if min_trials < 0:
+            raise ValueError
+    except ValueError:
+        errors["min_trials_per_arm"] = "Enter a whole number of visitors (0 or more)."
+        min_trials = 0
+    goal_type = values.get("goal_type", "event")
+    goal: dict[str, Any] = {}
+    if goal_type in GOALS:
+        target = str(values.get(f"goal_{GOALS[goal_type]}", "")).strip()
+        # an event goal without a name counts any levers('convert') call
+        if not target and goal_type != "event":
+            errors[f"goal_{GOALS[goal_type]}"] = {
+                "click": "Give the CSS selector of the element to click, e.g. #checkout.",
+                "url": "Give the address (or its start) that counts as a conversion, e.g. /thank-you.",
+            }[goal_type]
+        goal = {"type": goal_type, GOALS[goal_type]: target[:500]} if target else {"type": goal_type}
+    else:
+        errors["goal_type"] = "Choose what counts as a conversion."
+    form.body = {
+        "name": name,
+        "site_id": values.get("site_id") or None,
+        "traffic_percent": traffic,
+        "control_index": control,
+        "goal": goal,
+        "decision": {
+            "prob_best": prob_best / 100,
+            "max_expected_loss": loss / 100,
+            "min_trials_per_arm": min_trials,
+            "practical_difference": difference / 100,
+        },
+    }
+    if not started:
+        form.body["protocol"] = values.get("protocol") or "beta_ts"
+        form.body["reward_mode"] = values.get("reward_mode") or "conversion"
+    return form
+
+
+def field_of(api_field: str | None) -> str:
+    """an api error's field (``arms[1].payload.style``, ``decision.prob_best``) as the form's field name."""
+    if not api_field:
+        return "name"
+    match = re.match(r"arms\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?", api_field)
+    if match:
+        index, part, sub = match.groups()
+        if part == "payload" and sub in ARM_FIELDS:
+            return f"arm-{index}-{sub}"
+        return f"arm-{index}-name"
+    if api_field.startswith("decision."):
+        return api_field.split(".", 1)[1]
+    if api_field.startswith("protocol_params"):
+        return "protocol"
+    return api_field.split(".")[0].split("[")[0]

@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.enums import MediaType
+from litestar.params import FromPath, URLEncodedBody
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Redirect, Template
+
+from app.db.models import Experiment, ExperimentStatus
+from app.domain.experiments.forms import adjust_arms, blank_values, field_of, parse_form, policy_choices, values_of
+from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate
+from app.domain.experiments.services import ExperimentService, provide_experiment_service
+from app.domain.gates.services import holdout_stats
+from app.domain.pools.schemas import PoolCreate, PoolUpdate
+from app.domain.pools.services import PoolService, provide_pool_service
+from app.domain.results.services import ResultsService, provide_results_service
+from app.domain.sites.services import SiteService, provide_site_service
+from app.domain.team.guards import current_member
+from app.lib.auth import Principal, requires_editor, requires_viewer
+from app.lib.deps import provide_principal
+from app.lib.errors import DomainError, InvalidInputError
+
+Form = URLEncodedBody[dict[str, str]]
+ACTIONS = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
+
+
+def _results_context(experiment: Experiment, view: Any, principal: Principal) -> dict[str, Any]:
+    return {
+        "experiment": experiment,
+        "results": view,
+        # arm names are user text: keep them from closing the <script> element the json sits in
+        "charts_json": msgspec.json.encode(view.charts).decode().replace("</", "<\\/"),
+        "principal": principal,
+        "polling": experiment.status == ExperimentStatus.RUNNING,
+    }
+
+
+def _csv(body: str, filename: str) -> Response[str]:
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class ExperimentPages(Controller):
+    path = "/experiments"
+    include_in_schema = False
+    guards = [current_member, requires_viewer]
+    dependencies = {
+        "experiments": Provide(provide_experiment_service, sync_to_thread=False),
+        "pools": Provide(provide_pool_service, sync_to_thread=False),
+        "sites": Provide(provide_site_service, sync_to_thread=False),
+        "results": Provide(provide_results_service, sync_to_thread=False),
+        "principal": Provide(provide_principal, sync_to_thread=False),
+    }
+
+    @get()
+    async def list_page(
+        self, experiments: NamedDependency[ExperimentService], principal: NamedDependency[Principal]
+    ) -> Template:
+        rows = await experiments.list(principal)
+        return HTMXTemplate(
+            template_name="experiments/list.html", context={"experiments": rows, "principal": principal}
+        )
+
+    async def _form(
+        self,
+        sites: SiteService,
+        principal: Principal,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        experiment: Experiment | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        return HTMXTemplate(
+            template_name="experiments/form.html",
+            status_code=status_code,
+            context={
+                "sites": await sites.list(principal),
+                "policies": policy_choices(),
+                "values": values,
+                "errors": errors,
+                "principal": principal,
+                "experiment": experiment,
+                "started": experiment is not None and experiment.status != ExperimentStatus.DRAFT,
+                "arm_count": int(values.get("arm_count") or 2),
+            },
+        )
+
+    @get("/new", guards=[requires_editor])
+    async def new_page(self, sites: NamedDependency[SiteService], principal: NamedDependency[Principal]) -> Template:
+        return await self._form(sites, principal, blank_values(), {})
+
+    @post(guards=[requires_editor], media_type=MediaType.HTML)
+    async def create(
+        self,
+        data: Form,
+        experiments: NamedDependency[ExperimentService],
+        pools: NamedDependency[PoolService],
+        sites: NamedDependency[SiteService],
+        principal: NamedDependency[Principal],
+    ) -> Any:
+        values: dict[str, Any] = dict(data)
+        if adjust_arms(values):
+            return await self._form(sites, principal, values, {})
+        form = parse_form(values)
+        if form.errors:
+            return await self._form(sites, principal, values, form.errors, status_code=422)
+        try:
+            body = dict(form.body, status="draft")
+            if str(values.get("key", "")).strip():
+                body["key"] = str(values["key"]).strip()
+            # a failed step answers 422, which rolls the whole request back, pool included
+            pool = await pools.create(principal, PoolCreate(name=form.body["name"], arms=form.arms))
+            create = msgspec.convert(dict(body, pool_id=str(pool.id)), ExperimentCreate)
+            experiment = await experiments.create(principal, create)
+        except msgspec.ValidationError as exc:
+            return await self._form(sites, principal, values, _validation_errors(exc), status_code=422)
+        except DomainError as exc:
+            return await self._form(sites, principal, values, {field_of(exc.field): exc.message}, status_code=422)
+        return Redirect(f"/experiments/{experiment.id}")
+
+    @get("/{experiment_id:uuid}/edit", guards=[requires_editor])
+    async def edit_page(
+        self,
+        experiment_id: FromPath[UUID],
+        experiments: NamedDependency[ExperimentService],
+        sites: NamedDependency[SiteService],
+        principal: NamedDependency[Principal],
+    ) -> Template:
+        experiment = await experiments.get(principal, experiment_id)
+        return await self._form(sites, principal, values_of(experiment), {}, experiment)
+
+    @post("/{experiment_id:uuid}/edit", guards=[requires_editor], media_type=MediaType.HTML)
+    async def edit(
+        self,
+        experiment_id: FromPath[UUID],
+        data: Form,
+        experiments: NamedDependency[ExperimentService],
+        pools: NamedDependency[PoolService],
+        sites: NamedDependency[SiteService],
+        principal: NamedDependency[Principal],
+    ) -> Any:
+        experiment = await experiments.get(principal, experiment_id)
+        started = experiment.status != ExperimentStatus.DRAFT
+        values: dict[str, Any] = dict(data)
+        values["key"] = experiment.key
+        if started:
+            # arms, policy and reward mode are fixed once visitors have seen the experiment
+            values["arm_count"] = str(len(experiment.pool.arms))
+            values.pop("add_arm", None)
+            values.pop("remove_arm", None)
+            values["protocol"], values["reward_mode"] = experiment.protocol, experiment.reward_mode.value
+        if adjust_arms(values):
+            return await self._form(sites, principal, values, {}, experiment)
+        form = parse_form(values, started=started)
+        if form.errors:
+            return await self._form(sites, principal, values, form.errors, experiment, status_code=422)
+        try:
+            update = msgspec.convert(form.body, ExperimentUpdate)
+            await pools.update(principal, experiment.pool_id, PoolUpdate(arms=form.arms))
+            await experiments.update(principal, experiment.id, update)
+        except msgspec.ValidationError as exc:
+            return await self._form(sites, principal, values, _validation_errors(exc), experiment, status_code=422)
+        except DomainError as exc:
+            errors = {field_of(exc.field): exc.message}
+            return await self._form(sites, principal, values, errors, experiment, status_code=422)
+        return Redirect(f"/experiments/{experiment.id}")
+
+    @get("/{experiment_id:uuid}")
+    async def detail(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        sites: NamedDependency[SiteService],
+        principal: NamedDependency[Principal],
+        request: HTMXRequest,
+    ) -> Template:
+        experiment, view = await results.results(principal, experiment_id)
+        site = None
+        if experiment.site_id is not None:
+            site = next((s for s in await sites.list(principal) if s.id == experiment.site_id), None)
+        context = _results_context(experiment, view, principal)
+        context["site"] = site
+        context["holdout"] = await holdout_stats(results.session, experiment)
+        return HTMXTemplate(template_name="experiments/detail.html", context=context)
+
+    @get("/{experiment_id:uuid}/results")
+    async def results_fragment(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        principal: NamedDependency[Principal],
+    ) -> Template:
+        experiment, view = await results.results(principal, experiment_id)
+        context = _results_context(experiment, view, principal)
+        context["holdout"] = await holdout_stats(results.session, experiment)
+        return HTMXTemplate(template_name="experiments/partials/_results.html", context=context)
+
+    @get("/{experiment_id:uuid}/results.csv")
+    async def totals_csv(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        principal: NamedDependency[Principal],
+    ) -> Response[str]:
+        experiment, view = await results.results(principal, experiment_id)
+        return _csv(results.totals_csv(experiment, view), f"{experiment.key}-results.csv")
+
+    @get("/{experiment_id:uuid}/hourly.csv")
+    async def hourly_csv(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        principal: NamedDependency[Principal],
+    ) -> Response[str]:
+        experiment = await results.experiment(principal, experiment_id)
+        return _csv(await results.hourly_csv(experiment), f"{experiment.key}-hourly.csv")
+
+    @post("/{experiment_id:uuid}/status", guards=[requires_editor], media_type=MediaType.HTML)
+    async def change_status(
+        self,
+        experiment_id: FromPath[UUID],
+        data: Form,
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Any:
+        target = ACTIONS.get(data.get("action", ""))
+        if target is None:
+            raise InvalidInputError("unknown action", field="action")
+        await experiments.update(principal, experiment_id, ExperimentUpdate(status=target))
+        return Redirect(f"/experiments/{experiment_id}")
+
+    @post("/{experiment_id:uuid}/winner", guards=[requires_editor], media_type=MediaType.HTML)
+    async def declare_winner(
+        self,
+        experiment_id: FromPath[UUID],
+        data: Form,
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Any:
+        try:
+            winner = int(data.get("winner_index", ""))
+        except ValueError:
+            raise InvalidInputError("choose the arm to serve to everyone", field="winner_index") from None
+        # completed is final: the winner is served to everyone and the bandit stops learning
+        await experiments.update(principal, experiment_id, ExperimentUpdate(status="completed", winner_index=winner))
+        return Redirect(f"/experiments/{experiment_id}")
+
+
+def _validation_errors(exc: msgspec.ValidationError) -> dict[str, str]:
+    text = str(exc)
+    api_field = text.rsplit("$.", 1)[-1].rstrip("`") if "$." in text else "name"
+    return {field_of(api_field): text.split(" - at")[0]}

@@ -1,0 +1,339 @@
+"""pure part of the results page: counters in, a JSON-ready page model out (no i/o).
+
+``build_results`` takes per-arm totals and a bucketed time grid (see ``bucket_hours``: the hourly
+statistics summed into at most ``MAX_POINTS`` buckets, because the per-hour posterior series costs
+~20-40 ms per 100 points at 10 arms) and runs ``app.stats`` on them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from app.stats import ArmResult, ArmTotals, DecisionThresholds, Kind, Recommendation, analyze, density_curves
+from app.stats import time_series as stats_time_series
+from app.stats.decision import significant
+
+MAX_POINTS = 100
+BUCKET_STEPS = (1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 168, 336, 720)
+EN_DASH = "\u2013"
+DENSITY_POINTS = 120
+TABLE_ROWS = 24
+# dash patterns and point shapes tell arms apart without colour (chart.js borderDash / pointStyle)
+DASHES = [[], [8, 4], [2, 3], [12, 4, 2, 4], [4, 4], [16, 6], [1, 5], [8, 3, 2, 3, 2, 3], [20, 4], [6, 2]]
+POINTS = ["circle", "rect", "triangle", "rectRot", "crossRot", "star", "cross", "rectRounded", "line", "dash"]
+COLOURS = ["#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207", "#be185d", "#4d7c0f", "#475569"]
+
+
+def bucket_hours(span_hours: int, max_points: int = MAX_POINTS) -> int:
+    """hours per chart point: the finest of a few readable steps (hours, days, weeks) that keeps a span of
+    ``span_hours`` within ``max_points`` points; 90 days give one point a day."""
+    span = max(1, span_hours)
+    for size in BUCKET_STEPS:
+        if -(-span // size) <= max_points:
+            return size
+    return math.ceil(span / max_points)
+
+
+def downsample(matrix: np.ndarray, size: int) -> np.ndarray:
+    """sums consecutive groups of ``size`` rows of an (hours, arms) matrix; the last group may be short."""
+    hours = matrix.shape[0]
+    groups = math.ceil(hours / size) if hours else 0
+    padded = np.zeros((groups * size, matrix.shape[1]))
+    padded[:hours] = matrix
+    return padded.reshape(groups, size, matrix.shape[1]).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class Counters:
+    """what the statistics tables hold for one experiment, already summed per arm and per time bucket.
+
+    ``exposures``/``feedbacks``/``reward_sum``/``reward_sum_sq`` are (buckets, arms) matrices whose
+    row i covers the ``bucket_hours`` hours from ``start + i * bucket_hours``.
+    """
+
+    start: datetime | None
+    bucket_hours: int
+    exposures: np.ndarray
+    feedbacks: np.ndarray
+    reward_sum: np.ndarray
+    reward_sum_sq: np.ndarray
+    updated_at: datetime | None = None
+
+    @classmethod
+    def empty(cls, arms: int) -> Counters:
+        zero = np.zeros((0, arms))
+        return cls(None, 1, zero, zero, zero, zero)
+
+
+@dataclass(frozen=True)
+class ArmView:
+    index: int
+    name: str
+    is_control: bool
+    is_winner: bool
+    exposures: int
+    feedbacks: int
+    result: ArmResult
+    shows: str
+    cells: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ResultsView:
+    kind: Kind
+    conversion: bool
+    metric: str
+    arms: list[ArmView]
+    recommendation: Recommendation | None
+    total_exposures: int
+    total_feedbacks: int
+    updated_at: datetime | None
+    method: str
+    charts: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_kind(conversion: bool, reward_sum: float, reward_sum_sq: float) -> Kind:
+    # 0/1 rewards are the only ones whose squares sum to their sum: those get the beta posterior
+    if conversion or math.isclose(reward_sum_sq, reward_sum, rel_tol=1e-9, abs_tol=1e-9):
+        return "binary"
+    return "continuous"
+
+
+def pct(value: float, decimals: int = 2) -> str:
+    return f"{value * 100:.{decimals}f}%"
+
+
+def probability(value: float) -> str:
+    if value > 0.999:
+        return ">99.9%"
+    if value < 0.001:
+        return "<0.1%"
+    return f"{value * 100:.1f}%"
+
+
+def signed_pct(value: float) -> str:
+    return f"{value * 100:+.1f}%"
+
+
+def metric_value(value: float, kind: Kind) -> str:
+    return pct(value) if kind == "binary" else f"{value:,.3f}"
+
+
+def loss_value(value: float, kind: Kind) -> str:
+    # a conversion rate's loss reads best in percentage points, with the recommendation's two significant figures
+    return f"{significant(value * 100)} pts" if kind == "binary" else significant(value)
+
+
+def payload_summary(payload: dict[str, Any]) -> str:
+    parts = []
+    if payload.get("text"):
+        parts.append(f"text “{payload['text']}”")
+    if payload.get("html"):
+        parts.append("custom HTML")
+    if payload.get("redirect"):
+        parts.append(f"redirect to {payload['redirect']}")
+    if payload.get("class"):
+        parts.append(f"class {payload['class']}")
+    if payload.get("style"):
+        parts.append("style " + "; ".join(f"{k}: {v}" for k, v in payload["style"].items()))
+    if payload.get("attributes"):
+        parts.append("attributes " + ", ".join(f"{k}={v}" for k, v in payload["attributes"].items()))
+    return ", ".join(parts) or "leaves the page as it is"
+
+
+def _cells(r: ArmResult, kind: Kind, is_control: bool) -> dict[str, str]:
+    compare = not is_control
+    return {
+        "rate": metric_value(r.observed_mean, kind),
+        "low": metric_value(r.ci_low, kind),
+        "high": metric_value(r.ci_high, kind),
+        "interval": f"{metric_value(r.ci_low, kind)} {EN_DASH} {metric_value(r.ci_high, kind)}",
+        "prob_best": probability(r.prob_best),
+        "prob_beat_control": probability(r.prob_beat_control) if compare else "—",
+        "lift": signed_pct(r.lift) if compare else "—",
+        "lift_interval": f"{signed_pct(r.lift_ci_low)} to {signed_pct(r.lift_ci_high)}" if compare else "",
+        "expected_loss": loss_value(r.expected_loss, kind),
+        "traffic_share": pct(r.traffic_share, 0) if r.traffic_share is not None else "—",
+    }
+
+
+def _series_table(labels: list[str], names: list[str], values: np.ndarray, fmt: Any) -> dict[str, Any]:
+    """a few evenly spaced rows of a chart's data, for the table under it (the csv has every hour)."""
+    step = max(1, math.ceil(len(labels) / TABLE_ROWS))
+    picks = list(range(len(labels) - 1, -1, -step))[::-1]
+    rows = [
+        {"label": labels[i], "values": [fmt(v) if np.isfinite(v) else "—" for v in values[i, : len(names)]]}
+        for i in picks
+    ]
+    return {"names": names, "rows": rows}
+
+
+def _rounded(values: np.ndarray, digits: int = 6) -> list[float]:
+    """plain floats for the chart json; nan (no data yet) is encoded as null by msgspec."""
+    return np.round(np.asarray(values, dtype=float), digits).tolist()
+
+
+def build_results(
+    *,
+    names: list[str],
+    payloads: list[dict[str, Any]],
+    control: int,
+    winner: int | None,
+    conversion: bool,
+    counters: Counters,
+    thresholds: DecisionThresholds,
+    prior: tuple[float, float] = (1.0, 1.0),
+    traffic_now: list[float] | None = None,
+) -> ResultsView:
+    """the results page's model from per-bucket counters (see ``Counters``)."""
+    k = len(names)
+    exposures = counters.exposures.sum(axis=0) if counters.exposures.size else np.zeros(k)
+    feedbacks = counters.feedbacks.sum(axis=0) if counters.feedbacks.size else np.zeros(k)
+    reward_sum = counters.reward_sum.sum(axis=0) if counters.reward_sum.size else np.zeros(k)
+    reward_sq = counters.reward_sum_sq.sum(axis=0) if counters.reward_sum_sq.size else np.zeros(k)
+    kind = choose_kind(conversion, float(reward_sum.sum()), float(reward_sq.sum()))
+    trials_matrix = counters.exposures if conversion else counters.feedbacks
+    trials = exposures if conversion else feedbacks
+    # the stored prior is the beta one; continuous rewards get app.stats' pooled normal-gamma default
+    used_prior = prior if kind == "binary" else (1.0, 1.0)
+    shares = traffic_now if traffic_now is not None and len(traffic_now) == k else None
+    totals = [
+        ArmTotals(
+            name=names[i],
+            trials=int(trials[i]),
+            successes=float(reward_sum[i]),
+            sum_sq=float(reward_sq[i]),
+            traffic_share=float(min(max(shares[i], 0.0), 1.0)) if shares is not None else None,
+        )
+        for i in range(k)
+    ]
+    analysis = analyze(totals, kind, control=control, thresholds=thresholds, prior=used_prior)
+    arms = [
+        ArmView(
+            index=i,
+            name=names[i],
+            is_control=i == control,
+            is_winner=winner == i,
+            exposures=int(exposures[i]),
+            feedbacks=int(feedbacks[i]),
+            result=r,
+            shows=payload_summary(payloads[i]),
+            cells=_cells(r, kind, i == control),
+        )
+        for i, r in enumerate(analysis.arms)
+    ]
+    view = ResultsView(
+        kind=kind,
+        conversion=conversion,
+        metric="Conversion rate" if kind == "binary" else "Mean reward per visitor",
+        arms=arms,
+        recommendation=analysis.recommendation if trials.sum() > 0 else None,
+        total_exposures=int(exposures.sum()),
+        total_feedbacks=int(feedbacks.sum()),
+        updated_at=counters.updated_at,
+        method=analysis.method,
+    )
+    _add_charts(view, names, totals, kind, used_prior, counters, trials_matrix)
+    return view
+
+
+def _add_charts(
+    view: ResultsView,
+    names: list[str],
+    totals: list[ArmTotals],
+    kind: Kind,
+    prior: tuple[float, float],
+    counters: Counters,
+    trials_matrix: np.ndarray,
+) -> None:
+    scale = 100.0 if kind == "binary" else 1.0
+    unit = "%" if kind == "binary" else ""
+    styles = [
+        {"name": n, "colour": COLOURS[i % 10], "dash": DASHES[i % 10], "point": POINTS[i % 10]}
+        for i, n in enumerate(names)
+    ]
+    x, y = density_curves(totals, kind, prior, points=DENSITY_POINTS)
+    view.charts["density"] = {
+        "type": "density",
+        "unit": unit,
+        "x": _rounded(x * scale, 5),
+        "arms": styles,
+        "y": [_rounded(row / scale, 5) for row in y],
+    }
+    view.tables["density"] = {
+        "names": names,
+        "rows": [
+            {"label": a.name, "values": [a.cells["low"], metric_value(a.result.mean, kind), a.cells["high"]]}
+            for a in view.arms
+        ],
+    }
+    hours = trials_matrix.shape[0]
+    if hours == 0 or counters.start is None:
+        return
+    step = timedelta(hours=counters.bucket_hours)
+    starts = [counters.start + i * step for i in range(hours)]
+    labels = [t.strftime("%Y-%m-%d %H:00") for t in starts]
+    # the chart's axis has little room: days for long experiments, hours for short ones
+    short = "%b %d" if counters.bucket_hours * hours > 72 else "%b %d %H:00"
+    axis = [t.strftime(short) for t in starts]
+    series = stats_time_series(
+        trials_matrix,
+        counters.reward_sum,
+        kind,
+        sum_sq=counters.reward_sum_sq if kind == "continuous" else None,
+        prior=prior,
+    )
+    # the traffic chart shows every exposure (holdout excluded), whatever the reward mode
+    hourly = counters.exposures.sum(axis=1, keepdims=True)
+    share = np.divide(counters.exposures, hourly, out=np.full_like(counters.exposures, np.nan), where=hourly > 0)
+    seen = series.cumulative_trials > 0
+    mean = np.where(seen, series.mean * scale, np.nan)
+    low = np.where(seen, series.low * scale, np.nan)
+    high = np.where(seen, series.high * scale, np.nan)
+    prob_best = np.where(seen.all(axis=1, keepdims=True), series.prob_best, np.nan)
+    base = {"labels": axis, "arms": styles}
+    view.charts["traffic"] = {
+        **base,
+        "type": "share",
+        "series": [_rounded(share[:, j] * 100, 2) for j in range(len(names))],
+    }
+    view.charts["prob_best"] = {
+        **base,
+        "type": "share",
+        "series": [_rounded(prob_best[:, j] * 100, 2) for j in range(len(names))],
+    }
+    view.charts["rate"] = {
+        **base,
+        "type": "band",
+        "unit": unit,
+        "series": [_rounded(mean[:, j], 5) for j in range(len(names))],
+        "low": [_rounded(low[:, j], 5) for j in range(len(names))],
+        "high": [_rounded(high[:, j], 5) for j in range(len(names))],
+    }
+    as_pct = lambda v: f"{v:.1f}%"  # noqa: E731
+    view.tables["traffic"] = _series_table(labels, names, share * 100, as_pct)
+    view.tables["prob_best"] = _series_table(labels, names, prob_best * 100, as_pct)
+    fmt_value = (lambda v: f"{v:.2f}%") if kind == "binary" else (lambda v: f"{v:,.3f}")
+    step_rows = max(1, math.ceil(len(labels) / TABLE_ROWS))
+    picks = list(range(len(labels) - 1, -1, -step_rows))[::-1]
+    view.tables["rate"] = {
+        "names": names,
+        "rows": [
+            {
+                "label": labels[i],
+                "values": [
+                    f"{fmt_value(mean[i, j])} ({fmt_value(low[i, j])} {EN_DASH} {fmt_value(high[i, j])})"
+                    if np.isfinite(mean[i, j])
+                    else "—"
+                    for j in range(len(names))
+                ],
+            }
+            for i in picks
+        ],
+    }

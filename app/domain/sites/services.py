@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from litestar.di import NamedDependency
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Site
+from app.domain.sites.schemas import Site as SiteOut
+from app.domain.sites.schemas import SiteCreate, SiteUpdate
+from app.lib.auth import Principal
+from app.lib.errors import NotFoundError
+from app.lib.publish import Publisher
+from app.lib.tokens import new_site_key
+
+
+def normalise_origins(origins: list[str]) -> list[str]:
+    return sorted({origin.rstrip("/").lower() for origin in origins})
+
+
+# hides marked elements only, and reveals them by itself after 2 s even if the tag never runs
+FAILSAFE_CSS = (
+    "[data-levers]{visibility:hidden;animation:levers-failsafe 0s 2s forwards}"
+    "@keyframes levers-failsafe{to{visibility:visible}}[data-levers-shown]{visibility:visible;animation:none}"
+)
+
+
+def tag_url(base_url: str, site: Site) -> str:
+    return f"{base_url}/t/{site.public_key}.js"
+
+
+def gtm_snippet(base_url: str, site: Site) -> str:
+    """the custom html tag a marketer pastes into google tag manager (trigger: initialization - all pages).
+
+    it queues calls made before the tag loads, hides only marked elements with css that reveals them by itself
+    after 2 s (the failsafe when the tag never loads), and loads the tag with the page's csp nonce.
+    """
+    return (
+        "<script>\n"
+        "  (function (w, d, s) {\n"
+        "    w.levers = w.levers || function () { (w.levers.q = w.levers.q || []).push(arguments); };\n"
+        "    var n = d.querySelector('[nonce]'), c = n && (n.nonce || n.getAttribute('nonce'));\n"
+        "    var st = d.createElement('style'); if (c) st.nonce = c;\n"
+        f"    st.textContent = '{FAILSAFE_CSS}';\n"
+        "    d.head.appendChild(st);\n"
+        "    var js = d.createElement('script'); js.async = true; js.src = s; if (c) js.nonce = c;\n"
+        "    d.head.appendChild(js);\n"
+        f"  }})(window, document, '{tag_url(base_url, site)}');\n"
+        "</script>"
+    )
+
+
+def site_out(site: Site, base_url: str) -> SiteOut:
+    return SiteOut(
+        id=site.id,
+        name=site.name,
+        public_key=site.public_key,
+        allowed_origins=list(site.allowed_origins),
+        tag_url=tag_url(base_url, site),
+        snippet=gtm_snippet(base_url, site),
+        last_seen_url=site.last_seen_url,
+        last_seen_at=site.last_seen_at,
+        created_at=site.created_at,
+    )
+
+
+class SiteService:
+    def __init__(self, session: AsyncSession, publisher: Publisher) -> None:
+        self.session = session
+        self.publisher = publisher
+
+    async def list(self, principal: Principal) -> list[Site]:
+        rows = await self.session.scalars(
+            select(Site).where(Site.organization_id == principal.organization_id).order_by(Site.created_at)
+        )
+        return list(rows)
+
+    async def get(self, principal: Principal, site_id: UUID) -> Site:
+        site = await self.session.scalar(
+            select(Site).where(Site.id == site_id, Site.organization_id == principal.organization_id)
+        )
+        if site is None:
+            raise NotFoundError("no such site", field="site_id")
+        return site
+
+    async def create(self, principal: Principal, data: SiteCreate) -> Site:
+        site = Site(
+            organization_id=principal.organization_id,
+            name=data.name,
+            public_key=new_site_key(),
+            allowed_origins=normalise_origins(data.allowed_origins),
+        )
+        self.session.add(site)
+        await self.session.flush()
+        await self.publisher.site(site)
+        return site
+
+    async def update(self, principal: Principal, site_id: UUID, data: SiteUpdate) -> Site:
+        site = await self.get(principal, site_id)
+        if data.name is not msgspec.UNSET:
+            site.name = data.name
+        if data.allowed_origins is not msgspec.UNSET:
+            site.allowed_origins = normalise_origins(data.allowed_origins)
+        await self.session.flush()
+        await self.publisher.site(site)
+        return site
+
+    async def delete(self, principal: Principal, site_id: UUID) -> None:
+        site = await self.get(principal, site_id)
+        await self.session.delete(site)
+        await self.session.flush()
+        await self.publisher.remove_site(site.public_key)
+
+
+def provide_site_service(db_session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]) -> SiteService:
+    return SiteService(db_session, request.app.state.publisher)
+
+
+def base_url_of(request: Request[Any, Any, Any]) -> str:
+    configured = request.app.state.settings.base_url
+    return configured or str(request.base_url).rstrip("/")

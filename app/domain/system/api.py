@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotAuthorizedException
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from app.lib.metrics import scrape
+from app.lib.migrations import current_revision, head_revision
+
+
+class HealthController(Controller):
+    tags = ["system"]
+    include_in_schema = True
+
+    @get("/healthz", exclude_from_auth=True)
+    async def healthz(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/readyz", exclude_from_auth=True)
+    async def readyz(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        checks: dict[str, str] = {}
+        state = request.app.state
+        try:
+            async with state.database.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("select 1")), 2.0)
+                revision = await current_revision(conn)
+            checks["postgres"] = "ok"
+            checks["migrations"] = "ok" if revision == head_revision() else f"at {revision}, head is {head_revision()}"
+        except Exception as exc:
+            checks["postgres"] = f"error: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(state.redis.ping(), 2.0)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return Response(
+            {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+        )
+
+    @get("/metrics", exclude_from_auth=True, include_in_schema=False)
+    async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        state = request.app.state
+        token = state.settings.metrics_token
+        if token:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                raise NotAuthorizedException("a bearer METRICS_TOKEN is required")
+        body = await scrape(state.redis, state.redis_keys, list(state.hot_cache.experiments.values()))
+        return Response(body, media_type=CONTENT_TYPE_LATEST)

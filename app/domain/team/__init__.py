@@ -1,0 +1,1 @@
+"""organization members, their roles, and invitations by link."""

@@ -1,0 +1,107 @@
+"""group commit of events to the redis streams.
+
+each request appends its event to an in-process buffer and awaits one pipelined flush shared with the
+requests of the same moment, so a 2xx still means "in redis" at a fraction of the per-request cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from app.lib.keys import RedisKeys
+from app.lib.snapshot import Event, encode
+
+# set-if-new and append in one step: a repeated feedback is never appended twice, and a first feedback
+# is never marked as seen without being appended
+_FEEDBACK_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], '*', 'd', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+Operation = Callable[[Pipeline], Any]
+
+
+class EventWriter:
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._pending: list[tuple[Operation, asyncio.Future[Any]]] = []
+        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.flushes = 0
+        self.events = 0
+
+    async def exposure(self, event: Event) -> None:
+        stream = self.keys.stream_for(event.experiment)
+        data = encode(event)
+        await self._submit(lambda pipe: pipe.xadd(stream, {"d": data}))
+
+    async def once(self, event: Event, nonce: str, ttl_seconds: int) -> bool:
+        """appends the event unless an event of its kind with this nonce was seen; returns False for a repeat."""
+        keys = [self.keys.dedup(f"{event.kind}:{nonce}"), self.keys.stream_for(event.experiment)]
+        args = [max(60, ttl_seconds), encode(event)]
+        # plain EVAL rather than EVALSHA: the script is tiny and survives a redis restart without NOSCRIPT
+        result = await self._submit(lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args))
+        return bool(result)
+
+    def fire_and_forget(self, operation: Operation) -> None:
+        """a write nobody waits for (e.g. "tag last seen"); it rides along with the next flush."""
+        task = asyncio.get_running_loop().create_task(self._submit(operation))
+        self._background.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved, so a failed best-effort write is not reported as unhandled
+
+    async def _submit(self, operation: Operation) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((operation, future))
+        if not self._flushing:
+            self._flushing = True
+            self._flusher = loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            # the first flush waits one loop turn so requests arriving together share it
+            await asyncio.sleep(0)
+            while self._pending:
+                batch, self._pending = self._pending, []
+                await self._flush_batch(batch)
+        finally:
+            self._flushing = False
+
+    async def _flush_batch(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
+        self.flushes += 1
+        self.events += len(batch)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for operation, _ in batch:
+                    operation(pipe)
+                results = await pipe.execute(raise_on_error=False)
+            if len(results) != len(batch):
+                raise RuntimeError(f"pipeline answered {len(results)} results for {len(batch)} operations")
+        except Exception as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

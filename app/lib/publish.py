@@ -1,0 +1,203 @@
+"""copies what the hot path needs from postgres to redis, and bumps the version every web process watches."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ApiKey, Experiment, FeatureGate, Site
+from app.lib.keys import RedisKeys
+from app.lib.snapshot import (
+    ApiKeyConfig,
+    ArmConfig,
+    ExperimentConfig,
+    GateConfig,
+    RuleConditionConfig,
+    RuleConfig,
+    ScheduleConfig,
+    SiteConfig,
+    encode,
+)
+
+
+def experiment_config(experiment: Experiment) -> ExperimentConfig:
+    return ExperimentConfig(
+        id=str(experiment.id),
+        organization_id=str(experiment.organization_id),
+        key=experiment.key,
+        name=experiment.name,
+        site_id=str(experiment.site_id) if experiment.site_id else None,
+        protocol=experiment.protocol,
+        protocol_params=dict(experiment.protocol_params or {}),
+        context_dim=experiment.context_dim,
+        reward_mode=experiment.reward_mode.value,
+        status=experiment.status.value,
+        traffic_percent=experiment.traffic_percent,
+        control_index=experiment.control_index,
+        winner_index=experiment.winner_index,
+        seed=experiment.seed,
+        attribution_window_seconds=experiment.attribution_window_seconds,
+        arms=[
+            ArmConfig(index=arm.index, name=arm.name, metadata=arm.arm_metadata or {}, payload=arm.payload or {})
+            for arm in experiment.pool.arms
+        ],
+        goal=dict(experiment.goal or {}),
+    )
+
+
+def _instant(value: Any) -> float | None:
+    return datetime.fromisoformat(value).timestamp() if value else None
+
+
+def gate_config(gate: FeatureGate) -> GateConfig:
+    schedule = None
+    if gate.schedule:
+        raw = gate.schedule
+        schedule = ScheduleConfig(
+            timezone=raw.get("timezone") or "UTC",
+            start=_instant(raw.get("start")),
+            end=_instant(raw.get("end")),
+            days=list(raw.get("days") or []),
+            hours_from=raw.get("hours_from"),
+            hours_to=raw.get("hours_to"),
+        )
+    return GateConfig(
+        id=str(gate.id),
+        experiment_id=str(gate.experiment_id),
+        organization_id=str(gate.organization_id),
+        enabled=gate.enabled,
+        rollout_percent=gate.rollout_percent,
+        salt=gate.salt,
+        default_arm=gate.default_arm,
+        rules=[
+            RuleConfig(
+                id=rule["id"],
+                action=rule["action"],
+                arm=rule.get("arm"),
+                condition=RuleConditionConfig(
+                    attribute=rule["condition"]["attribute"],
+                    operator=rule["condition"]["operator"],
+                    value=rule["condition"].get("value"),
+                    ignore_case=bool(rule["condition"].get("ignore_case", False)),
+                ),
+            )
+            for rule in gate.rules or []
+        ],
+        schedule=schedule,
+    )
+
+
+def site_config(site: Site) -> SiteConfig:
+    return SiteConfig(
+        id=str(site.id),
+        organization_id=str(site.organization_id),
+        public_key=site.public_key,
+        allowed_origins=list(site.allowed_origins or []),
+    )
+
+
+class Publisher:
+    def __init__(
+        self, redis: Redis, keys: RedisKeys, after_change: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        # this process reads its own writes at once; the others within one cache refresh
+        self.after_change = after_change
+
+    async def _changed(self) -> None:
+        if self.after_change is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self.after_change()
+
+    async def experiment(self, experiment: Experiment) -> None:
+        await self._set(self.keys.experiments, str(experiment.id), encode(experiment_config(experiment)))
+
+    async def remove_experiment(self, experiment_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.keys.experiments, experiment_id)
+            pipe.hdel(self.keys.gates, experiment_id)
+            pipe.delete(self.keys.params(experiment_id))
+            pipe.incr(self.keys.config_version)
+            await pipe.execute()
+        await self._changed()
+
+    async def gate(self, gate: FeatureGate) -> None:
+        await self._set(self.keys.gates, str(gate.experiment_id), encode(gate_config(gate)))
+
+    async def remove_gate(self, experiment_id: str) -> None:
+        await self._delete(self.keys.gates, experiment_id)
+
+    async def site(self, site: Site) -> None:
+        await self._set(self.keys.sites, site.public_key, encode(site_config(site)))
+
+    async def remove_site(self, public_key: str) -> None:
+        await self._delete(self.keys.sites, public_key)
+
+    async def api_key(self, key: ApiKey) -> None:
+        config = ApiKeyConfig(id=str(key.id), organization_id=str(key.organization_id))
+        await self._set(self.keys.api_keys, key.key_hash, encode(config))
+
+    async def remove_api_key(self, key_hash: str) -> None:
+        await self._delete(self.keys.api_keys, key_hash)
+
+    async def everything(self, session: AsyncSession) -> None:
+        """rebuilds the whole published configuration, e.g. after redis lost it."""
+        experiments = (await session.scalars(select(Experiment))).all()
+        sites = (await session.scalars(select(Site))).all()
+        keys = (await session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)))).all()
+        gates = (await session.scalars(select(FeatureGate))).all()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.experiments, self.keys.sites, self.keys.api_keys, self.keys.gates)
+            for experiment in experiments:
+                pipe.hset(self.keys.experiments, str(experiment.id), encode(experiment_config(experiment)))
+            for site in sites:
+                pipe.hset(self.keys.sites, site.public_key, encode(site_config(site)))
+            for key in keys:
+                config = ApiKeyConfig(id=str(key.id), organization_id=str(key.organization_id))
+                pipe.hset(self.keys.api_keys, key.key_hash, encode(config))
+            for gate in gates:
+                pipe.hset(self.keys.gates, str(gate.experiment_id), encode(gate_config(gate)))
+            # a version never seen before, even by a process that watched redis before it lost everything
+            pipe.set(self.keys.config_version, time.time_ns())
+            await pipe.execute()
+        await self._changed()
+
+    async def member_changed(self, organization_id: UUID | str, user_id: UUID | str, token_ttl_seconds: int) -> None:
+        """a member's role changed or they left: access tokens issued before now stop working for them."""
+        now = time.time()
+        changes = self.keys.member_changes
+        # entries older than any live token are spent: prune them, so the hash stays small
+        stale = [
+            field for field, at in (await self.redis.hgetall(changes)).items() if float(at) < now - token_ttl_seconds
+        ]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if stale:
+                pipe.hdel(changes, *stale)
+            pipe.hset(changes, f"{organization_id}:{user_id}", repr(now))
+            pipe.incr(self.keys.config_version)
+            await pipe.execute()
+        await self._changed()
+
+    async def _set(self, key: str, field: str, value: bytes) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, field, value)
+            pipe.incr(self.keys.config_version)
+            await pipe.execute()
+        await self._changed()
+
+    async def _delete(self, key: str, field: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(key, field)
+            pipe.incr(self.keys.config_version)
+            await pipe.execute()
+        await self._changed()

@@ -1,0 +1,136 @@
+"""settings read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DEV_SECRET_FILE = ".levers/secret_key"
+
+
+class SettingsError(RuntimeError):
+    """the environment does not describe a runnable configuration."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _dev_secret(data_dir: Path) -> str:
+    # outside production a random secret is created once and kept, so sessions and tokens survive restarts
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _secret_from_file() -> str:
+    # docker secrets convention: docker compose generates one into a volume on first start
+    path = os.environ.get("SECRET_KEY_FILE", "")
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"SECRET_KEY_FILE {path!r} cannot be read: {exc.strerror}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    data_dir: Path = field(default_factory=lambda: Path(".levers"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_prefix: str = "levers:"
+    stream_shards: int = 4
+    jwt_ttl_seconds: int = 3600
+    token_ttl_seconds: int = 24 * 3600
+    cache_refresh_seconds: float = 0.5
+    max_body_bytes: int = 64 * 1024
+    public_rate_limit_per_minute: int = 600
+    log_level: str = "INFO"
+    log_json: bool = False
+    worker_batch_size: int = 1000
+    base_url: str = ""
+    # when set, /metrics wants `Authorization: Bearer <token>`
+    metrics_token: str = ""
+    # the request header a cdn or proxy puts the visitor's country in (iso 3166 alpha-2), for targeting
+    country_header: str = "cf-ipcountry"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def async_database_url(self) -> str:
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
+
+
+def load_settings() -> Settings:
+    env = os.environ.get("LEVERS_ENV", "development")
+    data_dir = Path(os.environ.get("LEVERS_DATA_DIR", ".levers"))
+    secret = os.environ.get("SECRET_KEY", "") or _secret_from_file()
+    if env == "production":
+        if len(secret) < 32 or secret in {"change-me", "changeme", "secret", "dev"}:
+            raise SettingsError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+        if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+            raise SettingsError("DATABASE_URL and REDIS_URL must be set in production")
+    elif not secret:
+        secret = _dev_secret(data_dir)
+    return Settings(
+        env=env,
+        database_url=os.environ.get("DATABASE_URL", ""),
+        redis_url=os.environ.get("REDIS_URL", ""),
+        secret_key=secret,
+        data_dir=data_dir,
+        host=os.environ.get("HOST", "0.0.0.0" if env == "production" else "127.0.0.1"),
+        port=_env_int("PORT", 8000),
+        redis_prefix=os.environ.get("REDIS_PREFIX", "levers:"),
+        stream_shards=max(1, _env_int("STREAM_SHARDS", 4)),
+        jwt_ttl_seconds=_env_int("JWT_TTL_SECONDS", 3600),
+        token_ttl_seconds=_env_int("SELECTION_TOKEN_TTL_SECONDS", 24 * 3600),
+        cache_refresh_seconds=_env_float("CACHE_REFRESH_SECONDS", 0.5),
+        max_body_bytes=_env_int("MAX_BODY_BYTES", 64 * 1024),
+        public_rate_limit_per_minute=_env_int("PUBLIC_RATE_LIMIT_PER_MINUTE", 600),
+        log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        log_json=os.environ.get("LOG_JSON", "1" if env == "production" else "0") == "1",
+        worker_batch_size=_env_int("WORKER_BATCH_SIZE", 1000),
+        base_url=os.environ.get("BASE_URL", "").rstrip("/"),
+        metrics_token=os.environ.get("METRICS_TOKEN", ""),
+        country_header=os.environ.get("COUNTRY_HEADER", "cf-ipcountry").strip().lower() or "cf-ipcountry",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

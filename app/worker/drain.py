@@ -1,0 +1,134 @@
+"""the drain job: each shard's stream is consumed by one worker at a time, holding a lease in redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+
+import structlog
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.lib.keys import RedisKeys
+from app.lib.metrics import TRAINED_EVENTS, TRAINING_BATCH_SECONDS, TRAINING_BATCH_SIZE
+from app.worker.streams import ensure_group, read_batch
+from app.worker.training import process
+
+log = structlog.get_logger(__name__)
+
+# take the lease when free, renew it when ours, otherwise leave the shard to its owner
+_LEASE = """
+local owner = redis.call('GET', KEYS[1])
+if owner == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if owner == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0
+"""
+
+# give a lease back only if it is still ours
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Drainer:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        batch_size: int = 1000,
+        lease_seconds: float = 10.0,
+        budget_seconds: float = 0.8,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.sessions = sessions
+        self.batch_size = batch_size
+        self.lease_ms = int(lease_seconds * 1000)
+        self.budget_seconds = budget_seconds
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._lease = redis.register_script(_LEASE)
+        self._release = redis.register_script(_RELEASE)
+        self._locks = [asyncio.Lock() for _ in range(keys.shards)]
+        self._groups_ready: set[int] = set()
+        self.processed = 0
+
+    async def tick(self) -> int:
+        done = 0
+        for shard in range(self.keys.shards):
+            lock = self._locks[shard]
+            if lock.locked():
+                continue
+            async with lock:
+                done += await self.drain_shard(shard)
+        return done
+
+    async def release(self) -> None:
+        """gives back the shard leases this drainer holds, so another worker takes over at once."""
+        for shard in range(self.keys.shards):
+            async with self._locks[shard]:
+                await self._release(keys=[self.keys.shard_lease(shard)], args=[self.worker_id])
+
+    async def drain_shard(self, shard: int) -> int:
+        lease = self.keys.shard_lease(shard)
+        if not await self._lease(keys=[lease], args=[self.worker_id, self.lease_ms]):
+            return 0
+        stream = self.keys.stream(shard)
+        if shard not in self._groups_ready:
+            await ensure_group(self.redis, stream, self.keys.consumer_group)
+            self._groups_ready.add(shard)
+        # one consumer name per shard: whoever holds the lease sees what a crashed owner left pending
+        consumer = f"shard-{shard}"
+        deadline = time.monotonic() + self.budget_seconds
+        total = 0
+        pending = True
+        while time.monotonic() < deadline:
+            entries = await read_batch(self.redis, stream, self.keys.consumer_group, consumer, self.batch_size, pending)
+            if not entries:
+                if pending:
+                    pending = False
+                    continue
+                break
+            started = time.perf_counter()
+            result = await process(self.redis, self.keys, self.sessions, stream, entries)
+            ids = [e.id for e in entries]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(stream, self.keys.consumer_group, *ids)
+                # everything before the last entry is in every store and acknowledged
+                pipe.xtrim(stream, minid=ids[-1], approximate=False)
+                pipe.pexpire(lease, self.lease_ms)
+                await pipe.execute()
+            total += len(entries)
+            self.processed += len(entries)
+            seconds = time.perf_counter() - started
+            TRAINING_BATCH_SIZE.labels(str(shard)).observe(len(entries))
+            TRAINING_BATCH_SECONDS.labels(str(shard)).observe(seconds)
+            TRAINED_EVENTS.labels(str(shard)).inc(result.trained)
+            log.debug(
+                "batch trained",
+                stream=stream,
+                entries=result.entries,
+                trained=result.trained,
+                counted=result.counted,
+                duration_ms=round(seconds * 1000, 2),
+            )
+            if log.is_enabled_for(logging.DEBUG):
+                # one line per event, carrying the id of the request that wrote it (LOG_LEVEL=DEBUG to trace)
+                for entry in entries:
+                    if entry.event is not None:
+                        log.debug(
+                            "event processed",
+                            request_id=entry.event.request_id,
+                            experiment_id=entry.event.experiment,
+                            kind=entry.event.kind,
+                            arm=entry.event.arm,
+                            entry_id=entry.id,
+                            stream=stream,
+                        )
+        return total

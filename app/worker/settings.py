@@ -1,0 +1,77 @@
+"""arq worker settings: a cron tick every second drains the event streams."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from app.lib.logging import configure_logging
+from app.lib.metrics import WorkerMetricsPublisher
+from app.lib.publish import Publisher
+from app.lib.redis import create_redis, redis_keys
+from app.settings import Settings, get_settings
+from app.worker.drain import Drainer
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["levers_settings"]
+    configure_logging(settings)
+    engine = create_async_engine(settings.async_database_url, pool_size=5, pool_pre_ping=True)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    redis = create_redis(settings, socket_timeout=10.0)
+    keys = redis_keys(settings)
+    if not await redis.exists(keys.config_version):
+        async with sessions() as session:
+            await Publisher(redis, keys).everything(session)
+    lease = float(os.environ.get("WORKER_LEASE_SECONDS", "10"))
+    drainer = Drainer(redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=lease)
+    metrics = WorkerMetricsPublisher(redis, keys, drainer.worker_id)
+    with contextlib.suppress(RedisError, OSError):
+        await metrics.publish()
+    ctx.update(engine=engine, levers_redis=redis, drainer=drainer, worker_metrics=metrics)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    # a batch in flight has finished by now (the lock is held while it runs); unacknowledged entries stay
+    # pending for whoever takes the lease next
+    with contextlib.suppress(RedisError, OSError):
+        await ctx["drainer"].release()
+    with contextlib.suppress(RedisError, OSError):
+        await ctx["worker_metrics"].withdraw()
+    await ctx["levers_redis"].aclose()
+    await ctx["engine"].dispose()
+
+
+async def drain(ctx: dict[str, Any]) -> int:
+    done = await ctx["drainer"].tick()
+    with contextlib.suppress(RedisError, OSError):
+        await ctx["worker_metrics"].maybe_publish()
+    return done
+
+
+def worker_settings(settings: Settings | None = None) -> type:
+    settings = settings or get_settings()
+
+    class WorkerSettings:
+        functions: list[Any] = []
+        cron_jobs = [cron(drain, second=None, unique=False, run_at_startup=True, timeout=60, keep_result=0)]
+        on_startup = startup
+        on_shutdown = shutdown
+        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        queue_name = redis_keys(settings).arq_queue
+        ctx = {"levers_settings": settings}
+        max_jobs = 4
+        poll_delay = 0.2
+        handle_signals = True
+        # on SIGTERM stop taking ticks and let the running one finish its batch (under a second); a batch still
+        # running after this is cancelled and stays pending for the next lease holder
+        job_completion_wait = 20
+        health_check_interval = 30
+
+    return WorkerSettings

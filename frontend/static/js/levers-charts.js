@@ -1,0 +1,155 @@
+/* results-page charts: reads the json next to the canvases and draws them with the vendored chart.js.
+   every arm has its own dash pattern and point marker, so the charts read without colour too. */
+(function () {
+  "use strict";
+
+  function hexToRgba(hex, alpha) {
+    var n = parseInt(hex.slice(1), 16);
+    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + alpha + ")";
+  }
+
+  // a marker every few points (offset per arm so markers don't sit on top of each other)
+  function markers(count, arm) {
+    var every = Math.max(4, Math.round(count / 10));
+    return function (ctx) { return (ctx.dataIndex + arm * 3) % every === 0 ? 4 : 0; };
+  }
+
+  function lineDataset(arm, i, data, count) {
+    return {
+      label: arm.name,
+      data: data,
+      borderColor: arm.colour,
+      backgroundColor: arm.colour,
+      borderDash: arm.dash,
+      borderWidth: 2,
+      pointStyle: arm.point,
+      pointRadius: markers(count, i),
+      pointHoverRadius: 5,
+      spanGaps: true,
+      tension: 0.2,
+    };
+  }
+
+  function percentAxis(title) {
+    return { min: 0, max: 100, title: { display: true, text: title }, ticks: { callback: function (v) { return v + "%"; } } };
+  }
+
+  function timeAxis() {
+    return { ticks: { maxTicksLimit: 6, maxRotation: 0, autoSkip: true } };
+  }
+
+  function config(kind, spec) {
+    var base = {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: "index", intersect: false },
+      plugins: {
+        legend: { position: "bottom", labels: { usePointStyle: true, boxWidth: 28, padding: 14 } },
+        tooltip: { callbacks: {} },
+      },
+    };
+    if (kind === "density") {
+      var count = spec.x.length;
+      base.scales = {
+        x: { type: "linear", title: { display: true, text: spec.unit === "%" ? "Conversion rate (%)" : "Mean reward" },
+             ticks: { maxTicksLimit: 7 } },
+        y: { title: { display: true, text: "Density" }, ticks: { display: false }, beginAtZero: true },
+      };
+      base.interaction = { mode: "nearest", intersect: false };
+      base.plugins.tooltip.callbacks.title = function (items) { return items.length ? items[0].parsed.x.toFixed(3) + spec.unit : ""; };
+      base.plugins.tooltip.callbacks.label = function (item) { return item.dataset.label; };
+      return {
+        type: "line",
+        data: {
+          datasets: spec.arms.map(function (arm, i) {
+            var points = spec.x.map(function (x, j) { return { x: x, y: spec.y[i][j] }; });
+            var ds = lineDataset(arm, i, points, count);
+            ds.tension = 0;
+            return ds;
+          }),
+        },
+        options: base,
+      };
+    }
+    var n = spec.labels.length;
+    base.scales = { x: timeAxis() };
+    if (kind === "traffic" || kind === "prob_best") {
+      base.scales.y = percentAxis(kind === "traffic" ? "Share of visitors" : "Chance to be best");
+      base.plugins.tooltip.callbacks.label = function (item) {
+        return item.dataset.label + ": " + (item.parsed.y === null ? "—" : item.parsed.y.toFixed(1) + "%");
+      };
+      return {
+        type: "line",
+        data: { labels: spec.labels, datasets: spec.arms.map(function (arm, i) { return lineDataset(arm, i, spec.series[i], n); }) },
+        options: base,
+      };
+    }
+    // cumulative rate: per arm a low edge (hidden), a high edge filled down to it, and the mean line
+    var datasets = [];
+    spec.arms.forEach(function (arm, i) {
+      datasets.push({ label: arm.name + " low", data: spec.low[i], borderWidth: 0, pointRadius: 0, fill: false, band: true, spanGaps: true });
+      datasets.push({ label: arm.name + " 95% band", data: spec.high[i], borderWidth: 0, pointRadius: 0, spanGaps: true,
+                      fill: "-1", backgroundColor: hexToRgba(arm.colour, 0.12), band: true });
+      datasets.push(lineDataset(arm, i, spec.series[i], n));
+    });
+    base.scales.y = { title: { display: true, text: spec.unit === "%" ? "Conversion rate (%)" : "Mean reward" },
+                      ticks: { callback: function (v) { return v + spec.unit; } } };
+    base.plugins.legend.labels.filter = function (item, data) { return !data.datasets[item.datasetIndex].band; };
+    base.plugins.tooltip.filter = function (item) { return !item.dataset.band; };
+    base.plugins.tooltip.callbacks.label = function (item) {
+      var arm = Math.floor(item.datasetIndex / 3);
+      var lo = spec.low[arm][item.dataIndex], hi = spec.high[arm][item.dataIndex];
+      if (item.parsed.y === null) return item.dataset.label + ": —";
+      return item.dataset.label + ": " + item.parsed.y.toFixed(2) + spec.unit + " (" + lo.toFixed(2) + "–" + hi.toFixed(2) + spec.unit + ")";
+    };
+    return { type: "line", data: { labels: spec.labels, datasets: datasets }, options: base };
+  }
+
+  function draw(root) {
+    if (typeof Chart === "undefined") return;
+    var specs = {};
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var source = canvas.getAttribute("data-source");
+      if (!specs[source]) {
+        var node = document.getElementById(source);
+        if (!node) return;
+        specs[source] = JSON.parse(node.textContent);
+      }
+      var spec = specs[source][canvas.getAttribute("data-chart")];
+      if (!spec) return;
+      if (Chart.getChart(canvas)) return;
+      new Chart(canvas, config(canvas.getAttribute("data-chart"), spec));
+      canvas.setAttribute("data-drawn", "1");
+    });
+  }
+
+  function destroy(root) {
+    if (typeof Chart === "undefined") return;
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var chart = Chart.getChart(canvas);
+      if (chart) chart.destroy();
+    });
+  }
+
+  // keep open "show as a table" panels open across the self-refresh
+  var openPanels = {};
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    openPanels = {};
+    target.querySelectorAll("details").forEach(function (d, i) { if (d.open) openPanels[i] = true; });
+    destroy(target);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var results = document.getElementById("results");
+    if (!results) return;
+    results.querySelectorAll("details").forEach(function (d, i) { if (openPanels[i]) d.open = true; });
+    draw(results);
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  } else {
+    draw(document);
+  }
+})();

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.integration.conftest import Tenant
+
+
+async def test_register_login_me(tenant: Tenant) -> None:
+    me = (await tenant.get("/auth/me", 200)).json()
+    assert me["email"] == tenant.email
+    assert me["role"] == "owner"
+
+
+async def test_register_twice_is_a_conflict_naming_email(client: AsyncTestClient[Litestar], tenant: Tenant) -> None:
+    response = await client.post("/auth/register", json={"email": tenant.email, "password": "another password"})
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["field"] == "email"
+
+
+async def test_bad_registrations_name_the_field(client: AsyncTestClient[Litestar]) -> None:
+    cases = [
+        ({"password": "long enough"}, "email"),  # missing field
+        ({"email": "not-an-email", "password": "long enough"}, "email"),
+        ({"email": "a@b.co", "password": "short"}, "password"),
+        ({"email": 42, "password": "long enough"}, "email"),  # wrong type
+    ]
+    for body, field in cases:
+        response = await client.post("/auth/register", json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert field in [e["field"] for e in response.json()["errors"]], response.text
+
+
+async def test_wrong_password_is_401(client: AsyncTestClient[Litestar], tenant: Tenant) -> None:
+    response = await client.post("/auth/login", json={"email": tenant.email, "password": "wrong password"})
+    assert response.status_code == 401
+    assert "wrong" in response.json()["detail"]
+
+
+async def test_api_without_or_with_bad_token_is_401(client: AsyncTestClient[Litestar]) -> None:
+    assert (await client.get("/api/v1/pools")).status_code == 401
+    response = await client.get("/api/v1/pools", headers={"Authorization": "Bearer nonsense"})
+    assert response.status_code == 401
+    response = await client.get("/api/v1/pools", headers={"Authorization": "Bearer lv_not-a-real-key"})
+    assert response.status_code == 401
+
+
+async def test_api_key_shown_once_works_and_revocation_stops_it(
+    client: AsyncTestClient[Litestar], tenant: Tenant
+) -> None:
+    created = (await tenant.post("/auth/api-keys", {"name": "ci"}, 201)).json()
+    assert created["key"].startswith(created["prefix"])
+    listed = (await tenant.get("/auth/api-keys", 200)).json()
+    assert "key" not in listed[0]
+    key_headers = {"Authorization": f"Bearer {created['key']}"}
+    assert (await client.get("/api/v1/pools", headers=key_headers)).status_code == 200
+    # an api key may run experiments but not mint more keys
+    assert (await client.post("/auth/api-keys", json={"name": "x"}, headers=key_headers)).status_code == 403
+    await tenant.post(f"/auth/api-keys/{created['id']}/revoke", {}, 200)
+    assert (await client.get("/api/v1/pools", headers=key_headers)).status_code == 401
+
+
+async def test_oversized_body_is_413(client: AsyncTestClient[Litestar]) -> None:
+    body = {"email": "a@b.co", "password": "x" * 200_000}
+    response = await client.post("/auth/register", json=body)
+    assert response.status_code == 413

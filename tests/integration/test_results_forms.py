@@ -1,0 +1,71 @@
+"""editing an experiment from the dashboard: what a started experiment lets change and what it keeps."""
+
+from __future__ import annotations
+
+from tests.integration.conftest import Tenant
+from tests.integration.pages_support import PageSession
+
+
+async def test_edit_keeps_arms_policy_and_reward_once_started(tenant: Tenant) -> None:
+    pool = await tenant.post(
+        "/api/v1/pools", {"name": "p", "arms": [{"name": "A", "payload": {"text": "Buy"}}, {"name": "B"}]}, 201
+    )
+    experiment = (
+        await tenant.post(
+            "/api/v1/experiments",
+            {"name": "cta", "pool_id": pool.json()["id"], "reward_mode": "conversion", "goal": {"type": "event"}},
+            201,
+        )
+    ).json()
+    assert experiment["status"] == "running"
+    page = await PageSession(tenant.client).login(tenant.email)
+    shown = await page.get(f"/experiments/{experiment['id']}/edit")
+    assert shown.status_code == 200
+    assert 'value="Buy"' in shown.text and "Add an arm" not in shown.text and "fixed once started" in shown.text
+
+    form = {
+        "name": "cta renamed",
+        "arm_count": "3",  # ignored: arms can't be added once started
+        "add_arm": "1",
+        "control_index": "1",
+        "arm-0-name": "A",
+        "arm-0-text": "Buy today",
+        "arm-1-name": "B",
+        "arm-1-class": "big",
+        "goal_type": "click",
+        "goal_selector": "#buy",
+        "protocol": "exp3",
+        "reward_mode": "explicit",
+        "traffic_percent": "40",
+        "prob_best": "90",
+        "max_expected_loss": "1",
+        "min_trials_per_arm": "250",
+        "practical_difference": "5",
+    }
+    saved = await page.post(f"/experiments/{experiment['id']}/edit", form)
+    assert saved.status_code in (302, 303), saved.text
+    after = (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()
+    assert after["name"] == "cta renamed" and after["traffic_percent"] == 40 and after["control_index"] == 1
+    assert after["protocol"] == "beta_ts" and after["reward_mode"] == "conversion"
+    assert after["goal"] == {"type": "click", "selector": "#buy"}
+    assert after["decision"] == {
+        "prob_best": 0.9,
+        "max_expected_loss": 0.01,
+        "min_trials_per_arm": 250,
+        "practical_difference": 0.05,
+        "prior_alpha": 1.0,
+        "prior_beta": 1.0,
+    }
+    arms = (await tenant.get(f"/api/v1/pools/{experiment['pool_id']}", 200)).json()["arms"]
+    assert [a["payload"] for a in arms] == [{"text": "Buy today"}, {"class": "big"}]
+
+    bad = await page.post(f"/experiments/{experiment['id']}/edit", {**form, "traffic_percent": "x", "name": ""})
+    assert bad.status_code == 422 and 'id="traffic_percent-error"' in bad.text and 'id="name-error"' in bad.text
+    assert 'value="Buy today"' in bad.text  # what was typed stays
+
+    stopped = await page.post(f"/experiments/{experiment['id']}/status", {"action": "stop"})
+    assert stopped.status_code in (302, 303)
+    done = (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()
+    assert done["status"] == "completed" and done["winner_index"] is None
+    again = await page.post(f"/experiments/{experiment['id']}/status", {"action": "resume"})
+    assert again.status_code == 409

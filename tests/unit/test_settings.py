@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from app.settings import SettingsError, load_settings
+
+
+def test_production_refuses_default_or_missing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEVERS_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/levers")
+    monkeypatch.setenv("REDIS_URL", "redis://cache")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings()
+    monkeypatch.setenv("SECRET_KEY", "change-me")
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings()
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    assert load_settings().is_production
+
+
+def test_development_keeps_one_generated_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setenv("LEVERS_ENV", "development")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("LEVERS_DATA_DIR", str(tmp_path))
+    first = load_settings().secret_key
+    assert len(first) >= 32 and load_settings().secret_key == first
+
+
+def test_bad_numbers_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(SettingsError, match="PORT"):
+        load_settings()
+
+
+def test_database_url_schemes_become_asyncpg(monkeypatch: pytest.MonkeyPatch) -> None:
+    for given in ("postgres://u@h/db", "postgresql://u@h/db", "postgresql+asyncpg://u@h/db"):
+        monkeypatch.setenv("DATABASE_URL", given)
+        assert load_settings().async_database_url == "postgresql+asyncpg://u@h/db"
