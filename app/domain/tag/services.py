@@ -1,0 +1,253 @@
+"""the public side of a site: serves the tag, decides for a page view, records its exposures and conversions."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+import rjsmin
+from redis.exceptions import RedisError
+
+from app.domain.decisions.services import DecisionService, is_holdout, reward_bounds
+from app.domain.tag.goals import goal_accepts, goal_for_tag
+from app.domain.tag.schemas import DecideRequest, EventsRequest, EventsResponse, Skipped, TagDecision, TagEvent
+from app.lib.errors import DomainError, InvalidInputError, NotFoundError, UnavailableError
+from app.lib.hotcache import ExperimentRuntime
+from app.lib.snapshot import Event, SiteConfig
+from app.lib.tokens import SelectionClaims
+
+TAG_DIR = Path(__file__).resolve().parents[3] / "tag"
+TAG_SOURCE = TAG_DIR / "src" / "levers.js"
+LIVE_STATUSES = frozenset({"running", "paused", "completed"})
+UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|android(?!.*mobile)", re.IGNORECASE)
+_MOBILE = re.compile(r"mobi|iphone|ipod|android|windows phone|blackberry|opera mini", re.IGNORECASE)
+
+# a conversion counts once per selection token (the same key the rest api's feedback uses) and, when it
+# carries an id (eid), once per experiment and id; both checks and the append happen in one step
+_CONVERSION_ONCE = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'd', ARGV[2])
+return 1
+"""
+
+
+@lru_cache(maxsize=1)
+def tag_template() -> str:
+    return rjsmin.jsmin(TAG_SOURCE.read_text())
+
+
+def render_tag(config: Mapping[str, object]) -> str:
+    # "</" could close a surrounding script element if the tag is ever inlined into a page
+    return tag_template().replace("__LEVERS_CONFIG__", msgspec.json.encode(config).decode().replace("</", "<\\/"))
+
+
+def device_of(user_agent: str) -> str:
+    if _TABLET.search(user_agent):
+        return "tablet"
+    return "mobile" if _MOBILE.search(user_agent) else "desktop"
+
+
+def visitor_attributes(body: DecideRequest, user_agent: str) -> dict[str, Any]:
+    """what targeting rules look at: custom attributes flat by name, then the standard ones (which win):
+    url, path, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, language."""
+    url = urlsplit(body.u)
+    query = parse_qs(url.query)
+    # the country only ever comes from the cdn's header (app.domain.gates.attributes), never from the page
+    attributes: dict[str, Any] = {name: value for name, value in body.a.items() if name != "country"}
+    attributes.update(
+        url=body.u,
+        path=url.path or "/",
+        referrer=body.r,
+        device=device_of(user_agent),
+        **{name: query.get(name, [""])[0] for name in UTM},
+    )
+    if body.l:  # else accept-language fills it in
+        attributes["language"] = body.l.lower()
+    return attributes
+
+
+def arm_by_reference(runtime: ExperimentRuntime, reference: str) -> int | None:
+    for arm in runtime.config.arms:
+        if arm.name == reference:
+            return arm.index
+    if reference.isdigit() and int(reference) < len(runtime.config.arms):
+        return int(reference)
+    return None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    index: int
+    item: TagEvent
+    claims: SelectionClaims
+    runtime: ExperimentRuntime
+    reward: float
+
+
+class TagService:
+    def __init__(self, decisions: DecisionService) -> None:
+        self.decisions = decisions
+
+    def site(self, site_key: str) -> SiteConfig:
+        site = self.decisions.cache.sites.get(site_key)
+        if site is None:
+            raise NotFoundError("unknown site key", field="site_key")
+        return site
+
+    async def site_or_refresh(self, site_key: str) -> SiteConfig:
+        if site_key not in self.decisions.cache.sites:
+            await self.decisions.cache.refresh_on_miss()
+        return self.site(site_key)
+
+    def experiments_of(self, site: SiteConfig) -> dict[str, ExperimentRuntime]:
+        return {
+            r.config.key: r
+            for r in self.decisions.cache.experiments.values()
+            if r.config.site_id == site.id and r.config.status in LIVE_STATUSES and r.config.context_dim is None
+        }
+
+    def live_experiment_keys(self, site: SiteConfig) -> list[str]:
+        return sorted(self.experiments_of(site))
+
+    async def decide(
+        self, site: SiteConfig, body: DecideRequest, request_id: str, attributes: Mapping[str, Any]
+    ) -> list[TagDecision]:
+        by_key = self.experiments_of(site)
+        decisions: list[TagDecision] = []
+        for key in dict.fromkeys(body.x):
+            runtime = by_key.get(key)
+            if runtime is not None:
+                decisions.append(await self._decide_one(site, runtime, body, request_id, attributes))
+        if body.u:
+            self.decisions.writer.fire_and_forget(
+                lambda pipe: pipe.hset(
+                    self.decisions.cache.keys.site_seen,
+                    site.public_key,
+                    msgspec.json.encode({"url": body.u, "at": time.time()}),
+                )
+            )
+        return decisions
+
+    async def _decide_one(
+        self,
+        site: SiteConfig,
+        runtime: ExperimentRuntime,
+        body: DecideRequest,
+        request_id: str,
+        attributes: Mapping[str, Any],
+    ) -> TagDecision:
+        config = runtime.config
+        goal = goal_for_tag(config.goal)
+        forced = body.f.get(config.key)
+        if forced is not None and (arm := arm_by_reference(runtime, forced)) is not None:
+            # qa: shows the arm and hands out no token, so nothing can be recorded for it
+            return TagDecision(config.key, arm, config.arms[arm].name, config.arms[arm].payload, "", "forced", goal, 0)
+        decision = await self.decisions.select(
+            site.organization_id, config.id, body.v, None, request_id, record=False, attributes=attributes
+        )
+        arm, token, reason, expires = decision.arm.index, decision.token, decision.reason, decision.claims.x
+        sticky = self._sticky(site, runtime, body.s.get(config.key)) if reason == "policy" else None
+        if sticky is not None:
+            # a returning visitor keeps the arm (and the trial) of the token it still holds
+            arm, token, expires = sticky.a, body.s[config.key], sticky.x
+        # paused and completed experiments serve without counting; gate-served traffic is counted apart
+        counted = reason == "policy" or (is_holdout(reason) and reason != "forced")
+        payload = config.arms[arm].payload
+        ttl = max(0, expires - int(time.time()))
+        return TagDecision(config.key, arm, config.arms[arm].name, payload, token if counted else "", reason, goal, ttl)
+
+    def _sticky(self, site: SiteConfig, runtime: ExperimentRuntime, token: str | None) -> SelectionClaims | None:
+        if not token:
+            return None
+        try:
+            claims = self.decisions.verify(site.organization_id, token)
+        except InvalidInputError:
+            return None
+        if claims.e != runtime.config.id or claims.g or not 0 <= claims.a < len(runtime.config.arms):
+            return None
+        return claims
+
+    async def record(self, site: SiteConfig, body: EventsRequest, request_id: str) -> EventsResponse:
+        """checks every event first: one forged, malformed or expired token refuses the batch with nothing
+        written; events of experiments no longer collecting (or another goal) are skipped and named."""
+        checked: list[_Checked] = []
+        skipped: list[Skipped] = []
+        for index, item in enumerate(body.e):
+            try:
+                claims = self.decisions.verify(site.organization_id, item.t)
+            except InvalidInputError as exc:
+                raise InvalidInputError(exc.message, field=f"e[{index}].t") from exc
+            try:
+                runtime = await self.decisions.runtime(site.organization_id, claims.e)
+                checked.append(_Checked(index, item, claims, runtime, self._reward(runtime, item)))
+            except DomainError as exc:
+                skipped.append(Skipped(index=index, field=f"e[{index}].{exc.field or 't'}", message=exc.message))
+        accepted = duplicates = 0
+        try:
+            for entry in sorted(checked, key=lambda c: c.item.k != "x"):  # exposures before conversions
+                new = await (self._exposure if entry.item.k == "x" else self._conversion)(entry, request_id)
+                accepted += int(new)
+                duplicates += int(not new)
+        except (RedisError, OSError) as exc:
+            raise UnavailableError("the event store is unavailable; retry shortly") from exc
+        return EventsResponse(accepted=accepted, duplicates=duplicates, skipped=sorted(skipped, key=lambda s: s.index))
+
+    def _reward(self, runtime: ExperimentRuntime, item: TagEvent) -> float:
+        config = runtime.config
+        if item.k == "x":
+            if config.status != "running":
+                raise InvalidInputError(f"the experiment is {config.status}; exposures are closed", field="t")
+            return 0.0
+        if config.status in {"completed", "draft"}:
+            raise InvalidInputError(f"the experiment is {config.status}; conversions are closed", field="t")
+        if not goal_accepts(config.goal, item.g):
+            raise InvalidInputError(f"the experiment's goal is not {item.g!r}", field="g")
+        if config.reward_mode == "conversion":
+            reward, field = item.r, "r"
+            if not 0.0 <= reward <= 1.0:
+                raise InvalidInputError("a conversion's reward must be between 0 and 1", field=field)
+        else:
+            reward, field = (item.v, "v") if item.v is not None else (item.r, "r")
+        bounds = reward_bounds(runtime.policy)
+        if not math.isfinite(reward) or (bounds is not None and not bounds[0] <= reward <= bounds[1]):
+            raise InvalidInputError(f"{config.protocol} cannot take the reward {reward:g}", field=field)
+        return reward
+
+    async def _exposure(self, entry: _Checked, request_id: str) -> bool:
+        event = self.decisions.exposure_event(entry.runtime, entry.claims, request_id)
+        return await self.decisions.writer.once(event, entry.claims.n, self._ttl(entry.claims))
+
+    async def _conversion(self, entry: _Checked, request_id: str) -> bool:
+        claims, writer = entry.claims, self.decisions.writer
+        conversion = entry.runtime.config.reward_mode == "conversion"
+        event = Event(
+            kind="hf" if claims.g else "f",
+            experiment=claims.e,
+            arm=claims.a,
+            reward=entry.reward,
+            trials=0 if conversion else 1,
+            ts=time.time(),
+            propensity=claims.p,
+            nonce=claims.n,
+            request_id=request_id,
+            label=claims.g,
+        )
+        token_key = writer.keys.dedup(f"{event.kind}:{claims.n}")
+        eid_key = writer.keys.dedup(f"eid:{claims.e}:{entry.item.d}") if entry.item.d else token_key
+        keys = [token_key, eid_key, writer.keys.stream_for(claims.e)]
+        return bool(await writer.redis.eval(_CONVERSION_ONCE, 3, *keys, self._ttl(claims), msgspec.json.encode(event)))
+
+    @staticmethod
+    def _ttl(claims: SelectionClaims) -> int:
+        return max(60, claims.x - int(time.time()) + 3600)
