@@ -20,7 +20,7 @@ from app.domain.experiments.schemas import Experiment as ExperimentOut
 from app.domain.gates.services import holdout_stats
 from app.domain.tag.goals import validate_goal
 from app.lib.auth import Principal
-from app.lib.errors import ConflictError, InvalidInputError, NotFoundError
+from app.lib.errors import ConflictError, InvalidInputError
 from app.lib.publish import Publisher
 from app.lib.tenancy import get_owned
 from app.stats import arm_interval
@@ -233,20 +233,10 @@ class ExperimentService:
         )
 
     async def _pool(self, principal: Principal, pool_id: UUID) -> Pool:
-        pool = await self.session.scalar(
-            select(Pool).where(Pool.id == pool_id, Pool.organization_id == principal.organization_id)
-        )
-        if pool is None:
-            raise NotFoundError("no such pool", field="pool_id")
-        return pool
+        return await get_owned(self.session, Pool, pool_id, principal, what="pool", field="pool_id")
 
     async def _site(self, principal: Principal, site_id: UUID) -> Site:
-        site = await self.session.scalar(
-            select(Site).where(Site.id == site_id, Site.organization_id == principal.organization_id)
-        )
-        if site is None:
-            raise NotFoundError("no such site", field="site_id")
-        return site
+        return await get_owned(self.session, Site, site_id, principal, what="site", field="site_id")
 
     @staticmethod
     def _check_arm_index(pool: Pool, index: int, field: str) -> None:

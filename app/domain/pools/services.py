@@ -15,8 +15,9 @@ from app.db.models import Arm, Experiment, Pool
 from app.domain.pools.schemas import ArmIn, ArmOut, PoolCreate, PoolUpdate
 from app.domain.pools.schemas import Pool as PoolOut
 from app.lib.auth import Principal
-from app.lib.errors import ConflictError, InvalidInputError, NotFoundError
+from app.lib.errors import ConflictError, InvalidInputError
 from app.lib.publish import Publisher
+from app.lib.tenancy import get_owned
 
 PAYLOAD_FIELDS = {
     "text": str,
@@ -109,12 +110,7 @@ class PoolService:
         return list(rows)
 
     async def get(self, principal: Principal, pool_id: UUID) -> Pool:
-        pool = await self.session.scalar(
-            select(Pool).where(Pool.id == pool_id, Pool.organization_id == principal.organization_id)
-        )
-        if pool is None:
-            raise NotFoundError("no such pool", field="pool_id")
-        return pool
+        return await get_owned(self.session, Pool, pool_id, principal, what="pool", field="pool_id")
 
     async def create(self, principal: Principal, data: PoolCreate) -> Pool:
         validate_arms(data.arms)

@@ -13,8 +13,8 @@ from app.db.models import Site
 from app.domain.sites.schemas import Site as SiteOut
 from app.domain.sites.schemas import SiteCreate, SiteUpdate
 from app.lib.auth import Principal
-from app.lib.errors import NotFoundError
 from app.lib.publish import Publisher
+from app.lib.tenancy import get_owned
 from app.lib.tokens import new_site_key
 
 
@@ -80,12 +80,7 @@ class SiteService:
         return list(rows)
 
     async def get(self, principal: Principal, site_id: UUID) -> Site:
-        site = await self.session.scalar(
-            select(Site).where(Site.id == site_id, Site.organization_id == principal.organization_id)
-        )
-        if site is None:
-            raise NotFoundError("no such site", field="site_id")
-        return site
+        return await get_owned(self.session, Site, site_id, principal, what="site", field="site_id")
 
     async def create(self, principal: Principal, data: SiteCreate) -> Site:
         site = Site(
