@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.bandits.base import BanditState, argmax_random, argmax_rows
+from app.bandits.base import BanditState
 from app.bandits.params import ParamSpec
 from app.bandits.state import StatsState
-from app.bandits.stats import StatsPolicy
-from app.bandits.thompson import SCALAR_ARMS, cached_probabilities
+from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
 
 
-class BetaTS(StatsPolicy):
+class BetaTS(ThompsonPolicy):
     """thompson sampling with a beta prior per arm, for rewards in [0, 1].
 
     posterior beta(prior_alpha + s, prior_beta + n - s); fractional rewards are
@@ -38,15 +37,6 @@ class BetaTS(StatsPolicy):
         if n == 1 and state.n_arms <= SCALAR_ARMS:
             return np.array([[rng.beta(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)]])
         return rng.beta(a, b, size=(n, state.n_arms))
-
-    def _select_one(self, state: BanditState, rng: np.random.Generator, x: np.ndarray | None) -> tuple[int, float]:
-        assert isinstance(state, StatsState)
-        arm = argmax_random(self.draw(state, rng, 1)[0], rng)
-        return arm, float(self._probs(state, None)[arm])
-
-    def _select_arms(self, state: BanditState, rng: np.random.Generator, n: int, x: np.ndarray | None) -> np.ndarray:
-        assert isinstance(state, StatsState)
-        return argmax_rows(self.draw(state, rng, n), rng)
 
     def _probs(self, state: BanditState, x: np.ndarray | None) -> np.ndarray:
         assert isinstance(state, StatsState)

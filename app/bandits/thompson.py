@@ -7,11 +7,14 @@ gives the same propensities, and asking for them does not change later decisions
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Hashable
 
 import numpy as np
 
-from app.bandits.base import argmax_rows
+from app.bandits.base import BanditState, argmax_random, argmax_rows
+from app.bandits.state import StatsState
+from app.bandits.stats import StatsPolicy
 
 MC_DRAWS = 4096
 # below this many arms one decision draws scalars: numpy's array-parameter samplers
@@ -45,3 +48,20 @@ def cached_probabilities(
             _cache.pop(next(iter(_cache)), None)
         _cache[key] = probs
     return probs
+
+
+class ThompsonPolicy(StatsPolicy):
+    """plays the arm whose posterior draw is highest; subclasses say how to draw."""
+
+    @abstractmethod
+    def draw(self, state: StatsState, rng: np.random.Generator, n: int) -> np.ndarray:
+        """(n, k) posterior samples."""
+
+    def _select_one(self, state: BanditState, rng: np.random.Generator, x: np.ndarray | None) -> tuple[int, float]:
+        assert isinstance(state, StatsState)
+        arm = argmax_random(self.draw(state, rng, 1)[0], rng)
+        return arm, float(self._probs(state, None)[arm])
+
+    def _select_arms(self, state: BanditState, rng: np.random.Generator, n: int, x: np.ndarray | None) -> np.ndarray:
+        assert isinstance(state, StatsState)
+        return argmax_rows(self.draw(state, rng, n), rng)
