@@ -8,10 +8,21 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.accounts.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, Login, Me, Registration
-from app.domain.accounts.services import AccountService, provide_account_service
+from app.domain.accounts.services import Account, AccountService, provide_account_service
 from app.lib.auth import Principal, requires_admin
 from app.lib.deps import provide_principal
 from app.lib.errors import UnauthorizedError
+
+
+def me_out(account: Account) -> Me:
+    m = account.membership
+    return Me(
+        id=account.user.id,
+        email=account.user.email,
+        organization_id=m.organization_id,
+        organization_name=m.organization.name,
+        role=m.role.value,
+    )
 
 
 def _key_info(key: object) -> ApiKeyInfo:
@@ -32,15 +43,7 @@ class PublicAuthController(Controller):
 
     @post("/register", status_code=HTTP_201_CREATED, exclude_from_auth=True)
     async def register(self, data: JSONBody[Registration], accounts: NamedDependency[AccountService]) -> Me:
-        account = await accounts.register(data.email, data.password, data.organization_name)
-        m = account.membership
-        return Me(
-            id=account.user.id,
-            email=account.user.email,
-            organization_id=m.organization_id,
-            organization_name=m.organization.name,
-            role=m.role.value,
-        )
+        return me_out(await accounts.register(data.email, data.password, data.organization_name))
 
     @post("/login", status_code=200, exclude_from_auth=True)
     async def login(
@@ -68,15 +71,7 @@ class AuthController(Controller):
     async def me(self, accounts: NamedDependency[AccountService], principal: NamedDependency[Principal]) -> Me:
         if principal.user_id is None:
             raise UnauthorizedError("an API key has no user; log in to see /auth/me")
-        account = await accounts.me(principal)
-        m = account.membership
-        return Me(
-            id=account.user.id,
-            email=account.user.email,
-            organization_id=m.organization_id,
-            organization_name=m.organization.name,
-            role=m.role.value,
-        )
+        return me_out(await accounts.me(principal))
 
     @post("/api-keys", status_code=HTTP_201_CREATED, guards=[requires_admin])
     async def create_api_key(

@@ -183,9 +183,7 @@ class ExperimentPages(Controller):
         request: HTMXRequest,
     ) -> Template:
         experiment, view = await results.results(principal, experiment_id)
-        site = None
-        if experiment.site_id is not None:
-            site = next((s for s in await sites.list(principal) if s.id == experiment.site_id), None)
+        site = await sites.get(principal, experiment.site_id) if experiment.site_id is not None else None
         context = _results_context(experiment, view, principal)
         context["site"] = site
         context["holdout"] = await holdout_stats(results.session, experiment)
