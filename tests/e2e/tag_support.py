@@ -58,7 +58,9 @@ def install(
     """serves the gtm simulator for gtm.js, and sets window.leversConfig before any page script runs."""
     body = gtm_js(tags if tags is not None else levers_tags(snippet, extra_tags))
     context.route(GTM_URL, lambda route: route.fulfill(body=body, content_type="application/javascript"))
-    settings = {"allowAutomation": allow_automation, **(config or {})}
+    # a loaded ci machine can take over a second to answer; the timeout's own behaviour is tested with an
+    # explicit short value, and the first view stays capped by the css failsafe whatever this says
+    settings = {"allowAutomation": allow_automation, "timeout": 10_000, **(config or {})}
     context.add_init_script(f"window.leversConfig = {json.dumps(settings)};")
 
 
@@ -209,6 +211,14 @@ def poll(condition: Any, page: Any, timeout_ms: int = 10_000) -> None:
             raise AssertionError("condition not met in time")
         page.wait_for_timeout(50)
         waited += 50
+
+
+def settle(page: Any, quiet_ms: int = 300) -> None:
+    """before asserting that nothing (more) was sent: networkidle fires once per document, so it alone may
+    return at once; let the tag's queued sends start, then give a stray request time to show up."""
+    page.wait_for_load_state("networkidle")
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 0))")
+    page.wait_for_timeout(quiet_ms)
 
 
 def site_page(site: FixtureSite, name: str, query: str = "") -> str:
