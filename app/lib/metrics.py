@@ -74,6 +74,8 @@ TRAINED_EVENTS = Counter(
 )
 
 WORKER_SNAPSHOT_SECONDS = 5.0
+# without a lag field from redis, a scrape reads at most this many undelivered entries per shard to count them
+LAG_SCAN_LIMIT = 10_000
 # a worker that stopped publishing for this long is gone (killed, or its redis connection lost)
 WORKER_STALE_SECONDS = 3 * WORKER_SNAPSHOT_SECONDS
 
@@ -158,10 +160,23 @@ async def _stream_families(redis: Redis, keys: RedisKeys) -> list[Metric]:
             pending.add_metric([str(shard)], 0)
             continue
         pending.add_metric([str(shard)], int(group.get("pending") or 0))
-        # redis < 7 (the embedded one) has no lag field, and redis 7 answers nil when it can't tell
         if group.get("lag") is not None:
             lag.add_metric([str(shard)], int(group["lag"]))
+        else:
+            # redis < 7 (the embedded one) has no lag field, and redis 7 answers nil when it can't tell
+            undelivered = await count_undelivered(redis, keys.stream(shard), _text(group.get("last-delivered-id")))
+            if undelivered is not None:
+                lag.add_metric([str(shard)], undelivered)
     return [length, lag, pending]
+
+
+async def count_undelivered(redis: Redis, stream: str, last_delivered: str) -> int | None:
+    """entries after the group's last delivered id, counted by reading them: saturates at LAG_SCAN_LIMIT."""
+    try:
+        entries = await redis.xrange(stream, min=f"({last_delivered}", max="+", count=LAG_SCAN_LIMIT)
+    except RedisError:
+        return None  # before redis 6.2 there are no exclusive ranges
+    return len(entries)
 
 
 def _text(value: Any) -> str:
