@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,4 +54,6 @@ def embedded_stores(data_dir: Path, *, need_postgres: bool, need_redis: bool) ->
                 redis._cleanup()
         if postgres is not None:
             postgres.cleanup()
+            # pgserver keeps its exit hook in "stop" mode; run at exit it only logs, to a stream that may be closed
+            atexit.unregister(postgres._cleanup)
         log.info("embedded stores stopped")
