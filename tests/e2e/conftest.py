@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import pytest
 
 from app.settings import Settings
 from tests.conftest import scoped
+from tests.support.browser import system_chromium
 from tests.support.processes import ROOT, free_port, process_env, start, stop, wait_http
 
 FIXTURES = ROOT / "tag" / "fixtures"
@@ -96,10 +95,8 @@ def fixture_site() -> Iterator[FixtureSite]:
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None  # playwright's own browser, where `playwright install chromium` was run
+    # none: playwright's own browser, which `make test` installs when the machine has no chromium
+    return system_chromium()
 
 
 # per module: playwright's sync api keeps an event loop running while it is open, and async tests need the
