@@ -116,6 +116,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await cache.stop()
             await hot_redis.aclose()
             await redis.aclose()
+            # the sqlalchemy plugin's lifespan was entered after this one, so it disposed the engine before the
+            # cache stopped; a republish from that last stretch would leave its pooled connection open
+            await db_config.get_engine().dispose()
 
     api_router = Router(
         path="/api/v1",

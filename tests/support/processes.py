@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -39,8 +40,12 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 def start(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    log = log_path.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "app", *args], env=env, cwd=ROOT, stdout=log, stderr=log)
+    # the child gets its own copy of the descriptor; ours is closed at once so no handle outlives the test
+    with log_path.open("ab") as log:
+        # a session of its own, so stop() can reach every process it spawns (uvicorn workers, dev's children)
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", *args], env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True
+        )
 
 
 def wait_http(url: str, timeout: float = 60.0) -> None:
@@ -56,6 +61,8 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """sigterm, then sigkill after timeout; then whatever the process spawned and left behind is killed too, so an
+    orphaned uvicorn worker never outlives its test."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -63,3 +70,5 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
