@@ -1,34 +1,47 @@
-# levers: `make dev` runs the product, `make test` runs the whole suite.
+# levers: `make dev` runs the product, `make test` runs the whole suite. `make help` lists every target.
 PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
+LINT_PATHS = app tests bench migrations
 
-.PHONY: dev test install uv lint format bench clean-data
+.PHONY: help dev test check lint types format browser install uv bench clean-data
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+dev: install ## run the product: web + worker, embedded postgres/redis when no urls are set
+	$(UV) run levers dev
+
+test: lint browser ## the whole suite: lint, types, unit, integration, browser (real postgres, redis, chromium)
+	$(UV) run pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+check: lint ## the fast loop (under a minute): lint, types and the unit tests without the slow simulations
+	$(UV) run pytest tests/unit -m "not slow" -q $(PYTEST_ARGS)
+
+lint: install ## ruff lint and format check, and the type checker
+	$(UV) run ruff check $(LINT_PATHS)
+	$(UV) run ruff format --check $(LINT_PATHS)
+
+format: install ## fix what ruff can fix and format the code
+	$(UV) run ruff check --fix $(LINT_PATHS)
+	$(UV) run ruff format $(LINT_PATHS)
+
+browser: install ## make sure a chromium is there for the browser tests (installs one when missing)
+	$(UV) run python -m tests.support.browser
+
+install: uv ## install uv and the locked dependencies
+	$(UV) sync --frozen
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
-install: uv
-	$(UV) sync --frozen
-
-dev: install
-	$(UV) run levers dev
-
-test: install
-	$(UV) run pytest $(PYTEST_ARGS)
-
-lint: install
-	$(UV) run ruff check app tests bench migrations
-	$(UV) run ruff format --check app tests bench migrations
-
-format: install
-	$(UV) run ruff check --fix app tests bench migrations
-	$(UV) run ruff format app tests bench migrations
-
-bench: install
+bench: install browser ## run every benchmark and print its figures
 	$(UV) run python bench/bandits.py
 	$(UV) run python bench/analytics.py
+	$(UV) run python bench/bench_targeting.py
+	$(UV) run python bench/observability.py
+	$(UV) run python bench/tag.py --serve
 
-clean-data:
+clean-data: ## remove the local development data (./.levers)
 	rm -rf .levers

@@ -10,7 +10,8 @@ signs up a throwaway account, adds a site and three experiments, then prints:
   and p95, each load in a fresh browser context (a first-time visitor).
 
 the run makes about 600 tag requests from one address within a minute: start the server with a higher
-`PUBLIC_RATE_LIMIT_PER_MINUTE` (e.g. 100000) or lower `--requests`.
+`PUBLIC_RATE_LIMIT_PER_MINUTE` (e.g. 100000) or lower `--requests`. ``--serve`` (what `make bench` uses) starts
+a throwaway `levers dev` on embedded stores with such a limit, and stops it after.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import secrets
 import statistics
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.domain.tag.services import render_tag  # noqa: E402
+from tests.support.browser import system_chromium  # noqa: E402
+from tests.support.processes import free_port, start, stop, wait_http  # noqa: E402
 
 FIXTURES = ROOT / "tag" / "fixtures"
 KEYS = ("hero", "offer", "cart")
@@ -112,7 +119,7 @@ def browser_loads(snippet: str, origin: str, loads: int) -> None:
     )
     samples = []
     with sync_playwright() as playwright:
-        executable = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+        executable = system_chromium()
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         for _ in range(loads):
             context = browser.new_context()
@@ -135,22 +142,47 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+@contextmanager
+def own_server() -> Iterator[str]:
+    """a throwaway `levers dev` on a free port: embedded stores in a temporary folder, a high public rate limit."""
+    with tempfile.TemporaryDirectory(prefix="levers-bench-") as data_dir:
+        port = free_port()
+        env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+        env |= {"LEVERS_DATA_DIR": data_dir, "PUBLIC_RATE_LIMIT_PER_MINUTE": "100000", "LOG_LEVEL": "WARNING"}
+        log = Path(data_dir) / "server.log"
+        process = start(["dev", "--port", str(port)], env, log)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_http(f"{url}/readyz", timeout=180)
+            yield url
+        finally:
+            stop(process, timeout=40)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="a running levers (make dev)")
+    parser.add_argument("--serve", action="store_true", help="start a throwaway levers with embedded stores instead")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--loads", type=int, default=20)
     args = parser.parse_args()
+    if args.serve:
+        with own_server() as url:
+            run(url, args.requests, args.loads)
+    else:
+        run(args.url, args.requests, args.loads)
 
-    script = render_tag({"key": "site_abcdefghijklmnop", "api": args.url, "x": list(KEYS)})
+
+def run(url: str, requests: int, loads: int) -> None:
+    script = render_tag({"key": "site_abcdefghijklmnop", "api": url, "x": list(KEYS)})
     print(f"tag: {len(script)} bytes minified, {len(gzip.compress(script.encode(), 9))} bytes gzipped")
     server = fixture_server()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        client, site = setup(args.url, origin)
-        endpoint(args.url, site, origin, args.requests)
-        if args.loads:
-            browser_loads(site["snippet"], origin, args.loads)
+        client, site = setup(url, origin)
+        endpoint(url, site, origin, requests)
+        if loads:
+            browser_loads(site["snippet"], origin, loads)
         client.close()
     finally:
         server.shutdown()
