@@ -1,4 +1,4 @@
-"""the `levers` command: dev | serve | worker | db upgrade | simulate."""
+"""the `levers` command: dev | serve | worker | db upgrade | simulate | replay."""
 
 from __future__ import annotations
 
@@ -73,6 +73,12 @@ def cmd_simulate(args: argparse.Namespace, rest: list[str]) -> int:
     return cli(rest)
 
 
+def cmd_replay(args: argparse.Namespace, rest: list[str]) -> int:
+    from app.offline.cli import cli
+
+    return cli(rest)
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """runs web and worker; starts embedded postgres / redis for whichever url is not set."""
     from app.lib.embedded import embedded_stores
@@ -130,10 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     up = db_sub.add_parser("upgrade", help="apply migrations up to a revision")
     up.add_argument("revision", nargs="?", default="head")
     sub.add_parser("simulate", help="simulate a policy on a scenario (see `levers simulate --help`)", add_help=False)
+    sub.add_parser(
+        "replay", help="what a policy would have earned on logged traffic (`levers replay --help`)", add_help=False
+    )
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "simulate":
             return cmd_simulate(args, rest)
+        if args.command == "replay":
+            return cmd_replay(args, rest)
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         handler = {"dev": cmd_dev, "serve": cmd_serve, "worker": cmd_worker, "db": cmd_db}[args.command]
