@@ -41,18 +41,18 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-def _scripts() -> ScriptDirectory:
+def script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config("postgresql+asyncpg://"))
 
 
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
-    return _scripts().get_current_head()
+    return script_directory().get_current_head()
 
 
 @lru_cache(maxsize=1)
 def known_revisions() -> frozenset[str]:
-    return frozenset(script.revision for script in _scripts().walk_revisions())
+    return frozenset(script.revision for script in script_directory().walk_revisions())
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:

@@ -21,7 +21,7 @@ from app.settings import Settings
 from tests.conftest import scoped
 from tests.integration.test_deploy_files import dockerfile_env
 from tests.support.databases import empty_database
-from tests.support.image import _translate, assemble, build_copies, dockerignore, image_files, in_context
+from tests.support.image import assemble, build_copies, dockerignore, image_files, in_context, translate
 from tests.support.processes import ROOT, free_port, stop, wait_http
 
 # modules that find files relative to the code, and what they find; a new one fails the scan below until its
@@ -56,10 +56,10 @@ def runtime_files() -> dict[str, list[Path]]:
 
 
 def test_the_dockerignore_reading_follows_docker() -> None:
-    assert _translate("**/__pycache__").match("app/domain/__pycache__")
-    assert _translate("**/__pycache__").match("__pycache__")
-    assert _translate("*").match("app") and not _translate("*").match("app/asgi.py")
-    assert _translate("tag/*.js").match("tag/levers.js") and not _translate("tag/*.js").match("tag/src/levers.js")
+    assert translate("**/__pycache__").match("app/domain/__pycache__")
+    assert translate("**/__pycache__").match("__pycache__")
+    assert translate("*").match("app") and not translate("*").match("app/asgi.py")
+    assert translate("tag/*.js").match("tag/levers.js") and not translate("tag/*.js").match("tag/src/levers.js")
     patterns = dockerignore()
     # a deny-all context that admits what the image needs, a parent's rule covering what is under it
     for admitted in ("app/asgi.py", "tag/src/levers.js", "tag/gtm/levers-setup.tpl", "migrations/env.py"):
@@ -103,10 +103,9 @@ runpy.run_module("app", run_name="__main__", alter_sys=True)
 
 def _image_env(settings: Settings, database_url: str, image: Path, opens: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEVERS_", "PROMETHEUS_"))}
-    env.update(dockerfile_env())  # LEVERS_ENV=production and the rest of the image's ENV
-    env.pop("PATH", None)
+    # LEVERS_ENV=production and the rest of the image's ENV, but this machine's PATH (the image's has its venv)
+    env.update({k: v for k, v in dockerfile_env().items() if k != "PATH"})
     env.update(
-        PATH=os.environ["PATH"],
         HOST="127.0.0.1",
         PORT=str(port),
         WEB_CONCURRENCY="1",

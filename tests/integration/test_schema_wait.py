@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.lib.keys import RedisKeys
-from app.lib.migrations import _scripts, head_revision, upgrade, wait_for_schema
+from app.lib.migrations import head_revision, script_directory, upgrade, wait_for_schema
 from app.settings import Settings
 from tests.conftest import scoped
 from tests.support.databases import empty_database
@@ -52,7 +52,7 @@ async def until(condition: Callable[[], bool], what: str) -> None:
 
 def history() -> list[str]:
     """revisions from the first to head."""
-    return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
+    return [script.revision for script in reversed(list(script_directory().walk_revisions()))]
 
 
 async def test_waits_on_an_empty_database_until_it_reaches_head(settings: Settings) -> None:

@@ -19,7 +19,7 @@ class Pattern:
     exclude: bool
 
 
-def _translate(pattern: str) -> re.Pattern[str]:
+def translate(pattern: str) -> re.Pattern[str]:
     """a .dockerignore pattern (go's filepath.Match plus `**`, as moby's patternmatcher reads it) as a regex."""
     out, i = "", 0
     while i < len(pattern):
@@ -56,7 +56,7 @@ def dockerignore(path: Path = ROOT / ".dockerignore") -> list[Pattern]:
             continue
         exclude = not line.startswith("!")
         cleaned = str(PurePosixPath(line.lstrip("!").strip())).lstrip("/")
-        patterns.append(Pattern(_translate(cleaned), exclude))
+        patterns.append(Pattern(translate(cleaned), exclude))
     return patterns
 
 
