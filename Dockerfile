@@ -27,7 +27,9 @@ COPY pyproject.toml uv.lock README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY frontend ./frontend
+# the tag's source and the gtm templates are served at run time (/t/<key>.js, .setup.tpl, .conversion.tpl)
 COPY tag/src ./tag/src
+COPY tag/gtm ./tag/gtm
 # the libraries' own test suites (~50 MB, mostly scipy's) are never imported
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync $UV_SYNC_FLAGS \

@@ -22,8 +22,11 @@ def _require_urls(*names: str) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.lib.migrations import wait_for_schema_before_serving
+
     _require_urls()
     settings = get_settings()
+    wait_for_schema_before_serving(settings)
     if (args.workers or 1) > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # several processes answer /metrics in turn: they share their series through files (prometheus_client)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="levers-metrics-")

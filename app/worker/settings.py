@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.lib.logging import configure_logging
 from app.lib.metrics import WorkerMetricsPublisher
+from app.lib.migrations import wait_for_schema
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
@@ -22,6 +23,8 @@ from app.worker.drain import Drainer
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["levers_settings"]
     configure_logging(settings)
+    # render migrates in the web's pre-deploy step only: this worker can start before the schema is there
+    await wait_for_schema(settings.async_database_url, role="worker")
     engine = create_async_engine(settings.async_database_url, pool_size=5, pool_pre_ping=True)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     redis = create_redis(settings, socket_timeout=10.0)

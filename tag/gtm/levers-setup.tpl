@@ -22,7 +22,7 @@ ___INFO___
     "id": "levers",
     "displayName": "Levers"
   },
-  "description": "Loads the Levers tag for one site: queues calls made before it loads, passes the consent mode and decision timeout, and forwards Google consent mode (analytics_storage). Fire on Initialization - All Pages.",
+  "description": "Loads the Levers tag for one site: queues calls made before it loads, passes the consent mode and decision timeout, and can forward Google consent mode (analytics_storage; off by default: GTM counts an unset consent type as granted). Fire on Initialization - All Pages.",
   "containerContexts": [
     "WEB"
   ]
@@ -71,7 +71,15 @@ ___TEMPLATE_PARAMETERS___
     "name": "forwardConsent",
     "checkboxText": "Forward Google consent mode (analytics_storage) to Levers",
     "simpleValueType": true,
-    "defaultValue": true
+    "defaultValue": false,
+    "help": "Only for sites that set a Google consent mode default (analytics_storage denied) before this tag fires. Google Tag Manager counts a consent type that was never set as granted, so on a site that doesn't use consent mode, forwarding turns Levers on at once, before any visitor consents. Left off, Levers still follows the gtag('consent', ...) commands in the data layer itself, and levers('consent', true).",
+    "enablingConditions": [
+      {
+        "paramName": "consent",
+        "paramValue": "required",
+        "type": "EQUALS"
+      }
+    ]
   }
 ]
 

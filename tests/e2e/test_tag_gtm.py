@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FixtureSite, Levers
-from tests.e2e.tag_support import Org, Recorded, Traffic, install, poll, template_tag
+from tests.e2e.tag_support import Org, Recorded, Traffic, install, poll, settle, template_tag
 
 pytestmark = pytest.mark.e2e
 
@@ -77,3 +77,34 @@ def test_setup_template_refuses_a_url_outside_its_permission(
     expect(page.locator("#hero")).to_be_visible(timeout=4000)  # the css failsafe: the tag never loaded
     assert traffic.decides == []
     assert any("inject_script does not allow" in e for e in errors)
+
+
+@pytest.mark.parametrize("forward", [None, True], ids=["default", "forwarding"])
+def test_setup_template_on_a_site_without_consent_mode(
+    context: Any, org: Org, levers: Levers, fixture_site: FixtureSite, forward: bool | None
+) -> None:
+    """gtm counts a consent type nobody set as granted: forwarding it would turn levers on before any consent,
+    so the template forwards nothing unless asked to (and its help says why)."""
+    from playwright.sync_api import expect
+
+    org.experiment("hero", VARIANTS)
+    data = {} if forward is None else {"forwardConsent": forward}
+    setup = template_tag(levers, org.site["public_key"], "setup", "init", data)
+    assert setup["data"]["consent"] == "required"
+    # shop.html sends no gtag('consent', ...) commands; the tag reads none from the data layer either way
+    install(context, "", tags=[setup], config={"consent": "required", "consentKey": "not_forwarded"})
+    page = context.new_page()
+    traffic = Traffic(page)
+    page.goto(f"{fixture_site.origin}/shop.html")
+    hero = page.locator("#hero")
+    expect(hero).to_have_attribute("data-levers-shown", "")
+    assert page.evaluate("window.__gtmSim.fired") == ["Levers setup@init", "Levers setup:success"]
+    if forward:
+        expect(hero).to_have_attribute("data-levers-arm", re.compile("A|B"))
+        assert len(traffic.decides) == 1
+        return
+    settle(page)
+    assert traffic.decides == []  # the control, nothing stored, nothing sent
+    page.evaluate("levers('consent', true)")  # the site's own banner says yes
+    expect(hero).to_have_attribute("data-levers-arm", re.compile("A|B"))
+    poll(lambda: len(traffic.answers) == 1, page)

@@ -1,4 +1,6 @@
-"""docker-compose.yml, render.yaml, the Dockerfile and .env.example, checked against the settings the app reads.
+"""docker-compose.yml, render.yaml, the Dockerfile and .env.example, checked against the settings the app reads;
+docker-compose.yml against the compose specification's json schema and render.yaml against render's documented
+blueprint fields (tests/support/render_blueprint.py), so neither needs docker or a render account to be checked.
 
 the settings are collected from the code (every os.environ / _env_* read under app/), so a new setting that no
 deployment provides fails here until it is provided or listed below as deliberately defaulted.
@@ -6,18 +8,23 @@ deployment provides fails here until it is provided or listed below as deliberat
 
 from __future__ import annotations
 
+import copy
+import json
 import re
-import shutil
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from tests.support.processes import ROOT
+from tests.support.render_blueprint import SCHEMA as RENDER_SCHEMA
 
 APP = ROOT / "app"
+# the compose specification's json schema, vendored unchanged (apache-2.0: see NOTICE beside it)
+SCHEMAS = Path(__file__).parent / "schemas"
 # read by the code but not deployment settings
 NOT_SETTINGS = {"PROMETHEUS_MULTIPROC_DIR": "set by `levers serve` itself when it runs several processes"}
 # settings a deployment deliberately leaves to the app's default
@@ -110,6 +117,10 @@ def test_compose_services_health_and_order() -> None:
         assert depends["postgres"]["condition"] == depends["redis"]["condition"] == "service_healthy"
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert services[name]["build"] == "." and services[name]["stop_grace_period"] == "30s"
+    # every service built from the Dockerfile builds it: never a `levers` image pulled from a registry
+    built = {name for name, service in services.items() if "build" in service}
+    assert built == {"secret", "migrate", "web", "worker"}
+    assert {services[name].get("pull_policy") for name in built} == {"build"}
     assert any(p.endswith(":8000") and "8000" in p for p in services["web"]["ports"])
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
     assert set(compose()["volumes"]) >= {"postgres-data", "redis-data"}
@@ -196,31 +207,160 @@ def test_env_example_lists_every_setting() -> None:
     assert not missing, f".env.example lacks {sorted(missing)}"
 
 
-def _docker_engine() -> str | None:
-    if shutil.which("docker") is None:
-        return "no docker client on this machine"
-    info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
-    if info.returncode != 0:
-        return "docker info failed: no docker engine reachable"
-    if subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30).returncode != 0:
-        return "the docker compose plugin is not installed"
-    return None
-
-
-def test_docker_compose_config_validates() -> None:
-    reason = _docker_engine()
-    if reason:
-        pytest.skip(reason)
-    result = subprocess.run(
-        ["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-
-
 def test_deploy_files_are_where_render_and_compose_look() -> None:
     for name in ("Dockerfile", ".dockerignore", "docker-compose.yml", "render.yaml", ".env.example"):
         assert Path(ROOT / name).is_file(), name
+
+
+def _errors(validator: Draft7Validator | Draft202012Validator, document: Any) -> list[str]:
+    return sorted(f"{error.json_path}: {error.message}" for error in validator.iter_errors(document))
+
+
+def compose_validator() -> Draft7Validator:
+    schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    assert _errors(compose_validator(), compose()) == []
+
+
+def test_the_compose_schema_is_vendored_with_its_licence() -> None:
+    notice = (SCHEMAS / "NOTICE").read_text()
+    assert "Apache License, Version 2.0" in notice and "compose-spec/compose-spec" in notice
+    assert re.search(r"commit [0-9a-f]{40}", notice)
+    assert "Apache License" in (SCHEMAS / "LICENSE-compose-spec").read_text()
+    assert json.loads((SCHEMAS / "compose-spec.json").read_text())["title"] == "Compose Specification"
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(document: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        for part in parents:
+            document = document[part]
+        document[last] = value
+
+    return mutate
+
+
+def _rename(path: str, new: str) -> Callable[[dict[str, Any]], None]:
+    def mutate(document: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        for part in parents:
+            document = document[part]
+        document[new] = document.pop(last)
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (_set("services.web.pull_policy", "biuld"), "$.services.web.pull_policy"),
+        (_rename("services.worker.depends_on", "depend_on"), "$.services.worker"),
+        (_set("services.web.healthcheck.interval", 5), "$.services.web.healthcheck.interval"),
+        (_set("services.web.ports", "8000:8000"), "$.services.web.ports"),
+        (_set("services.redis.restart", True), "$.services.redis.restart"),
+    ],
+    ids=["pull-policy", "misspelt-key", "duration-as-number", "ports-as-string", "restart-as-bool"],
+)
+def test_the_compose_schema_catches_mistakes(mutate: Callable[[dict[str, Any]], None], where: str) -> None:
+    document = copy.deepcopy(compose())
+    mutate(document)
+    errors = _errors(compose_validator(), document)
+    assert errors and all(error.startswith(where) for error in errors), errors
+
+
+def render_validator() -> Draft202012Validator:
+    Draft202012Validator.check_schema(RENDER_SCHEMA)
+    return Draft202012Validator(RENDER_SCHEMA)
+
+
+def blueprint_references(blueprint: dict[str, Any]) -> list[str]:
+    """what the schema can't see: every name a service refers to exists, and names are unique."""
+    problems = []
+    services = {(s["type"], s["name"]) for s in blueprint.get("services", [])}
+    names = [s["name"] for s in blueprint.get("services", [])] + [d["name"] for d in blueprint.get("databases", [])]
+    databases = {d["name"] for d in blueprint.get("databases", [])}
+    groups = {g["name"] for g in blueprint.get("envVarGroups", [])}
+    problems += [f"{name} is defined twice" for name in {n for n in names if names.count(n) > 1}]
+    for service in blueprint.get("services", []):
+        if "dockerfilePath" in service and not (ROOT / service["dockerfilePath"]).is_file():
+            problems.append(f"{service['name']}: no {service['dockerfilePath']}")
+        for var in service.get("envVars", []):
+            if "fromDatabase" in var and var["fromDatabase"]["name"] not in databases:
+                problems.append(f"{service['name']}.{var['key']}: no database {var['fromDatabase']['name']}")
+            if "fromService" in var and (var["fromService"]["type"], var["fromService"]["name"]) not in services:
+                problems.append(f"{service['name']}.{var['key']}: no {var['fromService']['type']} service")
+            if "fromGroup" in var and var["fromGroup"] not in groups:
+                problems.append(f"{service['name']}: no environment group {var['fromGroup']}")
+    return problems
+
+
+def test_render_blueprint_uses_only_documented_fields_and_existing_names() -> None:
+    assert _errors(render_validator(), render()) == []
+    assert blueprint_references(render()) == []
+
+
+def _service(kind: str, change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(blueprint: dict[str, Any]) -> None:
+        change(next(s for s in blueprint["services"] if s["type"] == kind))
+
+    return mutate
+
+
+def _env(kind: str, key: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    return _service(kind, lambda s: next(v for v in s["envVars"] if v.get("key") == key).update(fields))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        _service("web", _rename("dockerCommand", "dockerComand")),
+        _service("worker", _set("type", "background")),
+        _service("worker", _set("healthCheckPath", "/healthz")),
+        _service("web", _set("maxShutdownDelaySeconds", 600)),
+        _service("web", _set("runtime", "dokcer")),
+        _service("web", _set("startCommand", "levers serve")),
+        _service("keyvalue", lambda s: s.pop("ipAllowList")),
+        _service("keyvalue", _set("maxmemoryPolicy", "no-eviction")),
+        _env("web", "DATABASE_URL", value="postgresql://elsewhere"),
+        _env("worker", "DATABASE_URL", fromDatabase={"name": "levers-db", "property": "url"}),
+        _env("web", "REDIS_URL", fromService={"type": "keyvalue", "name": "levers-kv"}),
+        lambda b: b["envVarGroups"][0]["envVars"][0].update(fromDatabase={"name": "levers-db", "property": "host"}),
+        lambda b: b["databases"][0].update(plan="basic 256mb"),
+        lambda b: b.update(service=b.pop("services")),
+    ],
+    ids=[
+        "misspelt-field",
+        "unknown-type",
+        "health-check-on-a-worker",
+        "shutdown-delay-over-300",
+        "unknown-runtime",
+        "start-command-on-docker",
+        "key-value-without-allow-list",
+        "unknown-maxmemory-policy",
+        "two-sources",
+        "unknown-database-property",
+        "from-service-without-property",
+        "reference-in-a-group",
+        "database-plan",
+        "misspelt-root",
+    ],
+)
+def test_the_blueprint_schema_catches_mistakes(mutate: Callable[[dict[str, Any]], None]) -> None:
+    blueprint = copy.deepcopy(render())
+    mutate(blueprint)
+    assert _errors(render_validator(), blueprint)
+
+
+def test_blueprint_references_must_exist() -> None:
+    blueprint = copy.deepcopy(render())
+    worker = next(s for s in blueprint["services"] if s["type"] == "worker")
+    next(v for v in worker["envVars"] if v.get("key") == "REDIS_URL")["fromService"]["name"] = "levers-redis"
+    blueprint["databases"].append(dict(blueprint["databases"][0]))
+    worker["dockerfilePath"] = "./Dockerfile.worker"
+    assert _errors(render_validator(), blueprint) == []  # well-formed, yet broken:
+    problems = blueprint_references(blueprint)
+    assert len(problems) == 3, problems

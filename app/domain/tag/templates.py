@@ -7,15 +7,29 @@ import re
 from pathlib import Path
 from typing import Any
 
+import structlog
+
+from app.lib.errors import UnavailableError
+
 GTM_DIR = Path(__file__).resolve().parents[3] / "tag" / "gtm"
 TEMPLATES = {"setup.tpl": "levers-setup.tpl", "conversion.tpl": "levers-conversion.tpl"}
 PLACEHOLDER_URL = "https://levers.example.com"
 PLACEHOLDER_KEY = "site_EXAMPLE"
+log = structlog.get_logger(__name__)
 _SECTION = re.compile(r"^___([A-Z_]+)___$", re.MULTILINE)
 
 
 def render_template(file_name: str, base_url: str, site_key: str) -> str:
-    text = (GTM_DIR / file_name).read_text()
+    path = GTM_DIR / file_name
+    try:
+        text = path.read_text()
+    except FileNotFoundError as exc:
+        # a deployment that left tag/gtm out of its image: say which file, not a 500 with a traceback
+        log.error("gtm template missing from this installation", path=str(path))
+        raise UnavailableError(
+            f"the GTM template {file_name} is not installed on this server: its deployment must include tag/gtm",
+            field="site_file",
+        ) from exc
     return text.replace(PLACEHOLDER_URL, base_url).replace(PLACEHOLDER_KEY, site_key)
 
 
