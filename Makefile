@@ -4,7 +4,7 @@ UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
 LINT_PATHS = app tests bench migrations
 
-.PHONY: help dev test check lint types format browser install uv bench clean-data
+.PHONY: help dev test check lint types format browser install uv bench bench-http clean-data
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,12 @@ bench: install browser ## run every benchmark and print its figures
 	$(UV) run python bench/bench_targeting.py
 	$(UV) run python bench/observability.py
 	$(UV) run python bench/tag.py --serve
+	$(UV) run python bench/http.py
+
+bench-http: install ## hot-path throughput beside a bare litestar route (needs wrk: apt-get install wrk)
+	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(UV) run python bench/http.py
 
 clean-data: ## remove the local development data (./.levers)
 	rm -rf .levers
