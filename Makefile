@@ -36,13 +36,12 @@ uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
-bench: install browser ## run every benchmark and print its figures
+bench: install browser bench-http ## run every benchmark and print its figures
 	$(UV) run python bench/bandits.py
 	$(UV) run python bench/analytics.py
 	$(UV) run python bench/bench_targeting.py
 	$(UV) run python bench/observability.py
 	$(UV) run python bench/tag.py --serve
-	$(UV) run python bench/http.py
 
 bench-http: install ## hot-path throughput beside a bare litestar route (needs wrk: apt-get install wrk)
 	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
