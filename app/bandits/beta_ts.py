@@ -8,6 +8,7 @@ from app.bandits.base import BanditState
 from app.bandits.params import ParamSpec
 from app.bandits.state import StatsState
 from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
+from app.stats.binary import BetaPosterior
 
 
 class BetaTS(ThompsonPolicy):
@@ -15,7 +16,7 @@ class BetaTS(ThompsonPolicy):
 
     posterior beta(prior_alpha + s, prior_beta + n - s); fractional rewards are
     fractional successes. params: ``prior_alpha``, ``prior_beta`` (floats > 0, default 1:
-    a uniform prior). propensities are a cached monte-carlo estimate.
+    a uniform prior). propensities are exact (quadrature), cached per posterior.
     """
 
     name = "beta_ts"
@@ -46,4 +47,6 @@ class BetaTS(ThompsonPolicy):
             a, b = self.posterior(state)
             return g.beta(a, b, size=(m, state.n_arms))
 
-        return cached_probabilities(key, state.n_arms, sample)
+        a, b = self.posterior(state)
+        post = BetaPosterior(a[None, :].astype(np.float64), b[None, :].astype(np.float64))
+        return cached_probabilities(key, state.n_arms, post, sample)

@@ -8,6 +8,7 @@ from app.bandits.base import BanditState
 from app.bandits.params import ParamSpec
 from app.bandits.state import StatsState
 from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
+from app.stats.continuous import StudentTPosterior
 
 
 class GaussianTS(ThompsonPolicy):
@@ -76,4 +77,6 @@ class GaussianTS(ThompsonPolicy):
             loc, scale, df = self.posterior(state)
             return loc + scale * g.standard_t(df, size=(m, state.n_arms))
 
-        return cached_probabilities(key, state.n_arms, sample)
+        loc, scale, df = self.posterior(state)
+        post = StudentTPosterior(loc[None, :], scale[None, :], df[None, :])
+        return cached_probabilities(key, state.n_arms, post, sample)

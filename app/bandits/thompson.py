@@ -1,8 +1,12 @@
-"""thompson-sampling propensities: a monte-carlo estimate cached per posterior.
+"""thompson-sampling propensities: each arm's exact chance to win the draw, cached per posterior.
 
-the estimate draws from a generator with a fixed seed, never the caller's, so it is a
-deterministic function of (policy, params, statistics): restoring a state from json
-gives the same propensities, and asking for them does not change later decisions.
+the chance is P(arm i's draw is the largest) = ∫ f_i(x) Π_{j≠i} F_j(x) dx, integrated by the analytics'
+gauss-legendre quadrature (``app.stats.quadrature``: errors ~1e-10, about 0.5 ms for ten arms). a monte-carlo
+estimate of 4,096 draws was up to 12% off at moderate probabilities and 25x too high at 5e-6, which biased
+inverse-propensity estimates of a losing arm. where the quadrature's own check fails, a monte-carlo estimate
+with a fixed seed (never the caller's generator) stands in. either way it is a deterministic function of
+(policy, params, statistics): restoring a state from json gives the same propensities, and asking for them
+does not change later decisions.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ import numpy as np
 from app.bandits.base import BanditState, argmax_random, argmax_rows
 from app.bandits.state import StatsState
 from app.bandits.stats import StatsPolicy
+from app.stats import quadrature
+from app.stats.posterior import Posterior
 
 MC_DRAWS = 4096
 # below this many arms one decision draws scalars: numpy's array-parameter samplers
 # carry ~15 us of fixed overhead
 SCALAR_ARMS = 16
 _SEED = 0x1E7E25
+# every arm thompson sampling can play keeps a positive propensity, however far behind it is
+PROPENSITY_FLOOR = 1e-12
 _CACHE_SIZE = 2048
 _cache: dict[Hashable, np.ndarray] = {}
 
@@ -37,12 +45,24 @@ def win_frequencies(draws: int, n_arms: int, sample: Callable[[np.random.Generat
     return (counts + 0.5) / (draws + 0.5 * n_arms)
 
 
+def exact_probabilities(
+    post: Posterior, n_arms: int, sample: Callable[[np.random.Generator, int], np.ndarray]
+) -> np.ndarray:
+    """each arm's chance to win one thompson draw from ``post`` (shaped (1, k)), by quadrature."""
+    best = quadrature.exact(post)
+    probs = best.prob_best[0]
+    if not (bool(best.well_conditioned[0]) and np.isfinite(probs).all()):
+        return win_frequencies(MC_DRAWS, n_arms, sample)
+    probs = np.maximum(probs, PROPENSITY_FLOOR)
+    return np.asarray(probs / probs.sum(), dtype=np.float64)
+
+
 def cached_probabilities(
-    key: Hashable, n_arms: int, sample: Callable[[np.random.Generator, int], np.ndarray]
+    key: Hashable, n_arms: int, post: Posterior, sample: Callable[[np.random.Generator, int], np.ndarray]
 ) -> np.ndarray:
     probs = _cache.get(key)
     if probs is None:
-        probs = win_frequencies(MC_DRAWS, n_arms, sample)
+        probs = exact_probabilities(post, n_arms, sample)
         probs.flags.writeable = False
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)), None)
