@@ -15,6 +15,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyPlugin,
 )
 from litestar import Litestar, Request, Router
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
@@ -59,6 +60,9 @@ log = structlog.get_logger(__name__)
 
 def _public_rate_key(request: Request[Any, Any, Any]) -> str:
     return f"{request.path_params.get('site_key', '')}:{get_remote_address(request)}"
+
+
+HOT_PATHS = ["^/api/v1/select$", "^/api/v1/feedback$", "^/p/"]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -192,6 +196,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         request_max_body_size=settings.max_body_bytes,
+        # brotli where the client accepts it (the tag: 12.4 KB raw, 5.0 KB brotli, 5.2 KB gzip), else gzip; not on
+        # the small, hot decision answers, where compressing costs more cpu than it saves bytes
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_quality=5, brotli_gzip_fallback=True, exclude=HOT_PATHS
+        ),
         debug=False,
         # logging is configured once by configure_logging (structlog; json in production), not by litestar
         logging_config=None,
