@@ -22,7 +22,9 @@ async def test_floor_is_stored_validated_and_defaults(tenant: Tenant) -> None:
     assert explicit["exploration_floor"] == 0 and explicit["protocol"] == "beta_ts"
     pool = await tenant.pool()
     for bad in (1, 1.5, -0.01):
-        response = await tenant.post("/api/v1/experiments", {"name": "e", "pool_id": pool["id"], "exploration_floor": bad})
+        response = await tenant.post(
+            "/api/v1/experiments", {"name": "e", "pool_id": pool["id"], "exploration_floor": bad}
+        )
         assert response.status_code == 422, response.text
         assert [e["field"] for e in response.json()["errors"]] == ["exploration_floor"]
     path = f"/api/v1/experiments/{conversion['id']}"
