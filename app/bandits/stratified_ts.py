@@ -9,8 +9,11 @@ sum to ``rs`` and its expectation n_jk · μ̂_j to ``re``, with the period base
 μ̂_j = Σ_k s_jk / Σ_k n_jk · r̂_k taken at the current ratio estimates r̂ = (c + rs) / (c + re)
 (one pass of backfitting, so a period dominated by the leader doesn't shrink the others'
 differences). each arm's relative rate r_k then gets the poisson-gamma posterior
-gamma(c + rs_k, c + re_k) and the highest draw wins; the open period counts provisionally the
-same way. a period with no conversions carries no comparison and adds nothing.
+gamma(c + κ_k·rs_k, c + κ_k·re_k) and the highest draw wins, where κ_k = 1 / (1 - p̂_k) (p̂_k the
+arm's pooled rate) corrects the poisson variance to a binomial one: nothing at web conversion rates,
+but at 50% it halves the posterior variance (regret on ``easy``: 1.5x beta_ts's without it, 1.26x
+with it). the open period counts provisionally the same way. a period with no conversions carries
+no comparison and adds nothing.
 
 conversions (trials=0) join the open period: one arriving after its exposure's period closed is
 counted a period late (a small bias while delays are short against a period). propensities are
@@ -91,7 +94,11 @@ class StratifiedTS(ThompsonPolicy):
         c = dict(state.params)["prior"]
         weight = state.pn @ ((c + state.rs) / (c + state.re))
         expected = state.pn * (state.ps.sum() / weight) if weight > 0.0 else 0.0
-        return c + state.rs + state.ps, c + state.re + expected
+        # poisson counts overstate a binomial's variance by 1 / (1 - p): at 5% that is nothing, at 50%
+        # twice too wide a posterior, so the evidence is scaled up by each arm's pooled 1 / (1 - p)
+        rate = (state.s + 0.5) / (state.n + 1.0)
+        scale = 1.0 / (1.0 - np.minimum(rate, 0.9))
+        return c + scale * (state.rs + state.ps), c + scale * (state.re + expected)
 
     def draw(self, state: StatsState, rng: np.random.Generator, n: int) -> np.ndarray:
         assert isinstance(state, StratifiedState)
@@ -102,7 +109,7 @@ class StratifiedTS(ThompsonPolicy):
 
     def _probs(self, state: BanditState, x: np.ndarray | None) -> np.ndarray:
         assert isinstance(state, StratifiedState)
-        key = (self.name, state.params, *(getattr(state, k).tobytes() for k in ("pn", "ps", "rs", "re")))
+        key = (self.name, state.params, *(getattr(state, k).tobytes() for k in ("n", "s", "pn", "ps", "rs", "re")))
         shape, rate = self.posterior(state)
         return cached_probabilities(key, state.n_arms, lambda g, m: g.gamma(shape, 1.0 / rate, size=(m, state.n_arms)))
 
