@@ -16,7 +16,9 @@ with the same floor):
    from N(A^-1 b, alpha^2 A^-1): lin_ts with v=alpha). the two differ: mabwiser deep-copies each
    arm's model, random generator included, when it fits, so after a fit every arm draws the same
    normals and the arms' samples move together. that correlated noise explores less than the rule
-   says: mabwiser at alpha=1 scores about like independent draws at v=0.4-0.5, not v=1.
+   says: mabwiser at alpha=1 scores about like independent draws at v=0.4-0.5, not v=1. beside
+   it, ``easy`` with a constant context: ``stuck`` counts runs left with over a quarter of uniform's
+   regret (locked onto a wrong arm), the cost of exploring too little.
 
 usage: ``uv run python bench/drift.py [--seeds 30] [--quick]``
 """
@@ -101,12 +103,18 @@ def lin_ts_table(seeds: int, horizon: int, batch: int) -> None:
     if reference is None:
         label = "mabwiser's rule (lin_ts v=1)"
         reference = run_simulation("lin_ts", "linear", horizon, seeds, batch, {"v": 1.0})
-    print(f"{'policy':<28} {'regret':>16} {'vs mabwiser':>11}")
+    print(f"{'policy':<28} {'regret':>16} {'vs mabwiser':>11} {'easy: regret':>16} {'stuck':>6}")
     print(f"{label:<28} {reference['regret_mean']:>9.1f} ± {reference['regret_sd']:<5.1f} {1.0:>11.2f}")
-    for v in (0.1, 0.25, 0.5, 0.75, 1.0, 1.5):
+    for v in (0.25, 0.3, 0.35, 0.4, 0.5, 0.75, 1.0):
         r = run_simulation("lin_ts", "linear", horizon, seeds, batch, {"v": v})
         ratio = r["regret_mean"] / reference["regret_mean"]
-        print(f"{f'lin_ts v={v:g}':<28} {r['regret_mean']:>9.1f} ± {r['regret_sd']:<5.1f} {ratio:>11.2f}")
+        # the other side of exploring less: on ``easy`` (constant context) a run can get stuck on a wrong arm
+        easy = run_simulation("lin_ts", "easy", horizon, 3 * seeds, batch, {"v": v})
+        stuck = sum(x > 0.25 * easy["uniform_regret_mean"] for x in easy["final_regrets"])
+        print(
+            f"{f'lin_ts v={v:g}':<28} {r['regret_mean']:>9.1f} ± {r['regret_sd']:<5.1f} {ratio:>11.2f} "
+            f"{easy['regret_mean']:>9.1f} ± {easy['regret_sd']:<5.1f} {stuck:>3}/{3 * seeds}"
+        )
 
 
 def main() -> None:
