@@ -22,6 +22,8 @@ a cached monte-carlo estimate like ``beta_ts``'s.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 
 from app.bandits.base import BanditState
@@ -31,6 +33,29 @@ from app.bandits.stats import StatsPolicy
 from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
 
 DEFAULT_PERIOD = 500
+
+
+# the hot path draws from the same state many times between updates: its posterior is kept per state
+_CACHE_SIZE = 1024
+_posteriors: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _key(name: str, state: StratifiedState) -> Hashable:
+    return (name, state.params, *(getattr(state, k).tobytes() for k in state.array_names()))
+
+
+def _posterior(state: StratifiedState) -> tuple[np.ndarray, np.ndarray]:
+    c = dict(state.params)["prior"]
+    weight = state.pn @ ((c + state.rs) / (c + state.re))
+    expected = state.pn * (state.ps.sum() / weight) if weight > 0.0 else 0.0
+    # poisson counts overstate a binomial's variance by 1 / (1 - p): at 5% that is nothing, at 50%
+    # twice too wide a posterior, so the evidence is scaled up by each arm's pooled 1 / (1 - p)
+    rate = (state.s + 0.5) / (state.n + 1.0)
+    scale = 1.0 / (1.0 - np.minimum(rate, 0.9))
+    shape, rate = c + scale * (state.rs + state.ps), c + scale * (state.re + expected)
+    shape.flags.writeable = False
+    rate.flags.writeable = False
+    return shape, rate
 
 
 def _close(pn: np.ndarray, ps: np.ndarray, rs: np.ndarray, re: np.ndarray, prior: float) -> None:
@@ -91,14 +116,14 @@ class StratifiedTS(ThompsonPolicy):
 
     def posterior(self, state: StratifiedState) -> tuple[np.ndarray, np.ndarray]:
         """gamma shape and rate of each arm's relative rate, the open period counted provisionally."""
-        c = dict(state.params)["prior"]
-        weight = state.pn @ ((c + state.rs) / (c + state.re))
-        expected = state.pn * (state.ps.sum() / weight) if weight > 0.0 else 0.0
-        # poisson counts overstate a binomial's variance by 1 / (1 - p): at 5% that is nothing, at 50%
-        # twice too wide a posterior, so the evidence is scaled up by each arm's pooled 1 / (1 - p)
-        rate = (state.s + 0.5) / (state.n + 1.0)
-        scale = 1.0 / (1.0 - np.minimum(rate, 0.9))
-        return c + scale * (state.rs + state.ps), c + scale * (state.re + expected)
+        key = _key(self.name, state)
+        found = _posteriors.get(key)
+        if found is None:
+            found = _posterior(state)
+            if len(_posteriors) >= _CACHE_SIZE:
+                _posteriors.pop(next(iter(_posteriors)), None)
+            _posteriors[key] = found
+        return found
 
     def draw(self, state: StatsState, rng: np.random.Generator, n: int) -> np.ndarray:
         assert isinstance(state, StratifiedState)
@@ -109,9 +134,12 @@ class StratifiedTS(ThompsonPolicy):
 
     def _probs(self, state: BanditState, x: np.ndarray | None) -> np.ndarray:
         assert isinstance(state, StratifiedState)
-        key = (self.name, state.params, *(getattr(state, k).tobytes() for k in ("n", "s", "pn", "ps", "rs", "re")))
-        shape, rate = self.posterior(state)
-        return cached_probabilities(key, state.n_arms, lambda g, m: g.gamma(shape, 1.0 / rate, size=(m, state.n_arms)))
+
+        def sample(g: np.random.Generator, m: int) -> np.ndarray:
+            shape, rate = self.posterior(state)
+            return g.gamma(shape, 1.0 / rate, size=(m, state.n_arms))
+
+        return cached_probabilities(_key(self.name, state), state.n_arms, sample)
 
     def _apply(
         self,
