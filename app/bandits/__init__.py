@@ -7,6 +7,7 @@ usage::
     params = policy.validate_params({"prior_alpha": 2})  # normalised, defaults filled in
     state = policy.init_state(n_arms=5, params=params, dim=None)  # dim: contextual only
     sel = policy.select(state, rng, context=None)        # Selection(arm, propensity)
+    sel = policy.select(state, rng, floor=0.05)          # with the experiment's exploration floor
     arms = policy.select_many(state, rng, 1000)          # n independent decisions, same state
     arms, props = policy.select_many_with_propensities(state, rng, 1000)
     shares = policy.arm_probabilities(state, rng)        # traffic share per arm (dashboard)
@@ -25,7 +26,7 @@ ties between arms are always broken at random.
 update: one call per batch of feedback events, all arrays of the same length n.
 
 - ``arms``: int array of arm indices.
-- ``rewards``: float array. beta_ts, ucb1_tuned, kl_ucb, kl_ucb_plus, moss, moss_anytime,
+- ``rewards``: float array. beta_ts, stratified_ts, ucb1_tuned, kl_ucb, kl_ucb_plus, moss, moss_anytime,
   exp3 and fpl take [0, 1] (fractional allowed); gaussian_ts, epsilon_greedy, lin_ucb and
   lin_ts take any finite number. anything else raises PolicyError(field="reward").
 - ``contexts``: (n, dim) float64 array, contextual policies only (ignored by the others).
@@ -46,6 +47,16 @@ update: one call per batch of feedback events, all arrays of the same length n.
 batching: an update with many events equals the same events applied one at a time
 (bit for bit for the sufficient-statistic and gain policies; up to rounding for the
 linear ones). decisions between updates come from the same state.
+
+exploration floor: ``select``, ``select_many``, ``select_many_with_propensities`` and
+``arm_probabilities`` take ``floor`` (0 <= f < 1, default 0): that share of decisions goes to a
+uniformly random arm, so each arm keeps at least f/k, and the propensities returned are the
+mixed probabilities (1 - f)·p + f/k (``app.bandits.floor``). a floor of 0 draws nothing extra
+from ``rng``.
+
+drift: ``stratified_ts`` compares arms within periods of ``period`` trials, so a base rate that
+swings while the bandit moves traffic (weekday/weekend) does not fool it; pooled policies
+(``beta_ts`` and the rest) can lock onto the worse arm then (``levers simulate --scenario drift``).
 
 propensities: ``select`` returns the exact probability where closed-form (ucb-style
 ties, epsilon_greedy, exp3, fpl) and a monte-carlo estimate for thompson sampling,

@@ -16,6 +16,7 @@ import numpy as np
 
 from app.bandits import checks
 from app.bandits.errors import PolicyError
+from app.bandits.floor import check_floor, explore, mix
 from app.bandits.params import ParamSpec
 from app.bandits.params import validate_params as _validate
 from app.bandits.state import BanditState, Params, decode_arrays, parse_state_json
@@ -114,37 +115,60 @@ class Policy(ABC):
         normalised = self.validate_params(params)
         return self._new_state(k, tuple(normalised.items()), d)
 
-    def select(self, state: BanditState, rng: np.random.Generator, context: Any = None) -> Selection:
-        """one decision; non-contextual policies ignore ``context``."""
+    def select(
+        self, state: BanditState, rng: np.random.Generator, context: Any = None, floor: float = 0.0
+    ) -> Selection:
+        """one decision; non-contextual policies ignore ``context``.
+
+        ``floor`` (the experiment's exploration floor, see ``app.bandits.floor``) sends that share of
+        decisions to a uniformly random arm; the propensity returned is then the mixed probability.
+        """
         self._own(state)
         x = checks.check_context(context, state.dim) if state.dim is not None else None
-        arm, propensity = self._select_one(state, rng, x)
+        f = check_floor(floor)
+        if f > 0.0 and rng.random() < f:
+            arm = int(rng.integers(state.n_arms))
+            xs = None if x is None else x[None, :]
+            probs = self._probs(state, xs)
+            propensity = float(probs[arm] if xs is None else probs[0, arm])
+        else:
+            arm, propensity = self._select_one(state, rng, x)
+        if f > 0.0:
+            propensity = (1.0 - f) * propensity + f / state.n_arms
         return Selection(arm, propensity)
 
-    def select_many(self, state: BanditState, rng: np.random.Generator, n: int, contexts: Any = None) -> np.ndarray:
+    def select_many(
+        self, state: BanditState, rng: np.random.Generator, n: int, contexts: Any = None, floor: float = 0.0
+    ) -> np.ndarray:
         """``n`` independent decisions from the same state (what ``n`` calls of ``select`` would do)."""
         self._own(state)
         count = checks.check_count(n)
         x = checks.check_contexts(contexts, count, state.dim) if state.dim is not None else None
-        return self._select_arms(state, rng, count, x)
+        f = check_floor(floor)
+        return explore(self._select_arms(state, rng, count, x), rng, f, state.n_arms)
 
     def select_many_with_propensities(
-        self, state: BanditState, rng: np.random.Generator, n: int, contexts: Any = None
+        self, state: BanditState, rng: np.random.Generator, n: int, contexts: Any = None, floor: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray]:
-        """like ``select_many``, plus each decision's propensity."""
+        """like ``select_many``, plus each decision's propensity (mixed with the floor)."""
         self._own(state)
         count = checks.check_count(n)
         x = checks.check_contexts(contexts, count, state.dim) if state.dim is not None else None
-        arms = self._select_arms(state, rng, count, x)
-        probs = self._probs(state, x)
+        f = check_floor(floor)
+        arms = explore(self._select_arms(state, rng, count, x), rng, f, state.n_arms)
+        probs = mix(self._probs(state, x), f)
         if x is None:
             return arms, probs[arms]
         return arms, probs[np.arange(count), arms]
 
     def arm_probabilities(
-        self, state: BanditState, rng: np.random.Generator | None = None, context: Any = None
+        self,
+        state: BanditState,
+        rng: np.random.Generator | None = None,
+        context: Any = None,
+        floor: float = 0.0,
     ) -> np.ndarray:
-        """each arm's current traffic share (sums to 1).
+        """each arm's current traffic share (sums to 1), with the exploration ``floor`` mixed in.
 
         exact where closed-form; for thompson sampling a monte-carlo estimate computed
         with a fixed internal seed, so it is a deterministic function of the state and
@@ -153,15 +177,16 @@ class Policy(ABC):
         share over those visitors.
         """
         self._own(state)
+        f = check_floor(floor)
         if state.dim is None:
-            return self._probs(state, None).copy()
+            return mix(self._probs(state, None).copy(), f)
         if context is not None and np.ndim(context) == 2:
             x = checks.check_contexts(context, np.shape(context)[0], state.dim)
             if x.shape[0] == 0:
                 raise PolicyError("context", "need at least one context")
-            return self._probs(state, x).mean(axis=0)
+            return mix(self._probs(state, x).mean(axis=0), f)
         x = checks.check_context(context, state.dim)
-        return self._probs(state, x[None, :])[0]
+        return mix(self._probs(state, x[None, :])[0], f)
 
     def update(
         self,

@@ -16,10 +16,12 @@ from app.bandits.kl_ucb import KLUCB, KLUCBPlus
 from app.bandits.lin_ts import LinTS
 from app.bandits.lin_ucb import LinUCB
 from app.bandits.moss import MOSS, MOSSAnytime
+from app.bandits.stratified_ts import StratifiedTS
 from app.bandits.ucb1_tuned import UCB1Tuned
 
 _CLASSES: tuple[type[Policy], ...] = (
     BetaTS,
+    StratifiedTS,
     GaussianTS,
     UCB1Tuned,
     KLUCB,

@@ -116,6 +116,27 @@ class StatsState(BanditState):
 
 
 @dataclass(frozen=True, eq=False, slots=True)
+class StratifiedState(StatsState):
+    """period-stratified counts (``stratified_ts``) on top of the pooled ``n``/``s``/``ss``.
+
+    ``pn``/``ps``: trials and reward sum per arm in the open period; ``rs``/``re``: reward sum and
+    its expectation under the period baselines, per arm, over the closed periods.
+    """
+
+    pn: np.ndarray
+    ps: np.ndarray
+    rs: np.ndarray
+    re: np.ndarray
+
+    @classmethod
+    def array_specs(cls, n_arms: int, dim: int | None) -> dict[str, tuple[str, tuple[int, ...]]]:
+        specs = StatsState.array_specs(n_arms, dim)
+        specs.update({"pn": ("<i8", (n_arms,)), "ps": ("<f8", (n_arms,)), "rs": ("<f8", (n_arms,))})
+        specs["re"] = ("<f8", (n_arms,))
+        return specs
+
+
+@dataclass(frozen=True, eq=False, slots=True)
 class LinearState(BanditState):
     """disjoint per-arm ridge regression: ``a`` = λI + Σxxᵀ, its inverse, ``b`` = Σrx, ``theta`` = a⁻¹b."""
 

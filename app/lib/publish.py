@@ -51,6 +51,7 @@ def experiment_config(experiment: Experiment) -> ExperimentConfig:
             for arm in experiment.pool.arms
         ],
         goal=dict(experiment.goal or {}),
+        exploration_floor=experiment.exploration_floor,
     )
 
 

@@ -32,6 +32,7 @@ class ExperimentConfig(msgspec.Struct, frozen=True):
     attribution_window_seconds: int
     arms: list[ArmConfig]
     goal: dict[str, Any] = {}
+    exploration_floor: float = 0.05
 
 
 class RuleConditionConfig(msgspec.Struct, frozen=True):

@@ -37,6 +37,7 @@ async def test_edit_keeps_arms_policy_and_reward_once_started(tenant: Tenant) ->
         "protocol": "exp3",
         "reward_mode": "explicit",
         "traffic_percent": "40",
+        "exploration_floor": "10",
         "prob_best": "90",
         "max_expected_loss": "1",
         "min_trials_per_arm": "250",
@@ -46,7 +47,9 @@ async def test_edit_keeps_arms_policy_and_reward_once_started(tenant: Tenant) ->
     assert saved.status_code in (302, 303), saved.text
     after = (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()
     assert after["name"] == "cta renamed" and after["traffic_percent"] == 40 and after["control_index"] == 1
-    assert after["protocol"] == "beta_ts" and after["reward_mode"] == "conversion"
+    # a conversion experiment created without a policy gets the drift-robust one, and keeps it
+    assert after["protocol"] == experiment["protocol"] == "stratified_ts" and after["reward_mode"] == "conversion"
+    assert experiment["exploration_floor"] == 0.05 and after["exploration_floor"] == 0.1
     assert after["goal"] == {"type": "click", "selector": "#buy"}
     assert after["decision"] == {
         "prob_best": 0.9,
@@ -62,6 +65,8 @@ async def test_edit_keeps_arms_policy_and_reward_once_started(tenant: Tenant) ->
     bad = await page.post(f"/experiments/{experiment['id']}/edit", {**form, "traffic_percent": "x", "name": ""})
     assert bad.status_code == 422 and 'id="traffic_percent-error"' in bad.text and 'id="name-error"' in bad.text
     assert 'value="Buy today"' in bad.text  # what was typed stays
+    bad = await page.post(f"/experiments/{experiment['id']}/edit", {**form, "exploration_floor": "100"})
+    assert bad.status_code == 422 and 'id="exploration_floor-error"' in bad.text
 
     stopped = await page.post(f"/experiments/{experiment['id']}/status", {"action": "stop"})
     assert stopped.status_code in (302, 303)

@@ -36,7 +36,12 @@ def test_sequential_differs_from_batched_and_batch_larger_than_horizon_is_one_up
 
 def test_scenarios() -> None:
     rng = np.random.default_rng(0)
-    assert set(SCENARIOS) == {"web", "easy", "linear", "switch"}
+    assert set(SCENARIOS) == {"web", "easy", "linear", "switch", "drift"}
+    drift = make_environment("drift", 28_000, rng)
+    # weekdays at 5%, the weekend at 1%, arm 1 ten per cent better in every period
+    assert drift.means[0].tolist() == pytest.approx([0.01, 0.011])
+    assert drift.means[2_500].tolist() == pytest.approx([0.05, 0.055])
+    assert (drift.means.argmax(axis=1) == 1).all()
     web = make_environment("web", 10, rng)
     assert web.contexts is None and 0.03 <= web.means.min() < web.means.max() <= 0.06
     switch = make_environment("switch", 10, rng)
@@ -75,7 +80,7 @@ def test_cli_prints_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     argv = ["--policy", "beta_ts", "--scenario", "web", "--horizon", "2000", "--seeds", "2", "--batch", "200"]
     assert cli([*argv, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "cumulative regret" in printed and "uniform random" in printed and "±" in printed
+    assert "regret" in printed and "uniform" in printed and "±" in printed and "beta_ts" in printed
     saved = json.loads(out.read_text())
     assert saved["policy"] == "beta_ts" and saved["batch"] == 200 and saved["horizon"] == 2000
 

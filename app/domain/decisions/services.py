@@ -103,7 +103,9 @@ class DecisionService:
                     f"context.vector must hold {config.context_dim} finite numbers", field="context.vector"
                 )
         try:
-            selection = runtime.policy.select(runtime.state, runtime.rng, context=context)
+            selection = runtime.policy.select(
+                runtime.state, runtime.rng, context=context, floor=config.exploration_floor
+            )
         except PolicyError as exc:
             raise InvalidInputError(str(exc), field=f"context.{exc.field}") from exc
         return int(selection.arm), float(selection.propensity), "policy"

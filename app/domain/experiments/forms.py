@@ -11,6 +11,8 @@ from app.db.models import Experiment
 from app.domain.pools.schemas import ArmIn
 
 MAX_ARMS = 20
+# the policy a new conversion experiment gets (see app.domain.experiments.services.default_protocol)
+RECOMMENDED_POLICY = "stratified_ts"
 ARM_FIELDS = ("name", "text", "html", "redirect", "class", "style", "attributes")
 GOALS = {"click": "selector", "url": "url", "event": "event"}
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
@@ -40,9 +42,10 @@ def arm_count(values: dict[str, Any]) -> int:
 
 def blank_values() -> dict[str, Any]:
     return {
-        "protocol": "beta_ts",
+        "protocol": RECOMMENDED_POLICY,
         "reward_mode": "conversion",
         "traffic_percent": "100",
+        "exploration_floor": "5",
         "arm_count": "2",
         "control_index": "0",
         "arm-0-name": "Control",
@@ -64,6 +67,7 @@ def values_of(experiment: Experiment) -> dict[str, Any]:
         "protocol": experiment.protocol,
         "reward_mode": experiment.reward_mode.value,
         "traffic_percent": f"{experiment.traffic_percent:g}",
+        "exploration_floor": f"{experiment.exploration_floor * 100:g}",
         "arm_count": str(len(experiment.pool.arms)),
         "control_index": str(experiment.control_index),
         "goal_type": goal.get("type", "event"),
@@ -182,6 +186,13 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
         errors["control_index"] = "Choose which arm is the control."
         control = 0
     traffic = _number(values, "traffic_percent", errors, 0, 100, "Enter a number between 0 and 100.")
+    # a form without the field (an older page, a script) leaves the floor as it is
+    floor: float | None = None
+    if str(values.get("exploration_floor", "")).strip():
+        floor_message = "Enter a percentage from 0 up to (not including) 100."
+        floor = _number(values, "exploration_floor", errors, 0, 100, floor_message)
+        if floor >= 100:
+            errors["exploration_floor"] = floor_message
     prob_best = _number(values, "prob_best", errors, 50.01, 100, "Enter a percentage above 50 and at most 100.")
     loss = _number(values, "max_expected_loss", errors, 0, 100, "Enter a percentage between 0 and 100.")
     difference = _number(values, "practical_difference", errors, 0, 100, "Enter a percentage between 0 and 100.")
@@ -218,8 +229,10 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
             "practical_difference": difference / 100,
         },
     }
+    if floor is not None:
+        form.body["exploration_floor"] = floor / 100
     if not started:
-        form.body["protocol"] = values.get("protocol") or "beta_ts"
+        form.body["protocol"] = values.get("protocol") or RECOMMENDED_POLICY
         form.body["reward_mode"] = values.get("reward_mode") or "conversion"
     return form
 

@@ -12,7 +12,15 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.db.models import Experiment, ExperimentStatus
-from app.domain.experiments.forms import adjust_arms, blank_values, field_of, parse_form, policy_choices, values_of
+from app.domain.experiments.forms import (
+    RECOMMENDED_POLICY,
+    adjust_arms,
+    blank_values,
+    field_of,
+    parse_form,
+    policy_choices,
+    values_of,
+)
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate
 from app.domain.experiments.services import ExperimentService, provide_experiment_service
 from app.domain.gates.services import holdout_stats
@@ -84,6 +92,7 @@ class ExperimentPages(Controller):
             context={
                 "sites": await sites.list(principal),
                 "policies": policy_choices(),
+                "recommended_policy": RECOMMENDED_POLICY,
                 "values": values,
                 "errors": errors,
                 "principal": principal,

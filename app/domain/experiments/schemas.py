@@ -20,6 +20,14 @@ ProbBest = Annotated[float, msgspec.Meta(gt=0.5, le=1.0)]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 MinTrials = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 PriorCount = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
+# checked by the service (0 <= f < 1, a 422 naming the field), see app.bandits.floor
+Floor = Annotated[
+    float,
+    msgspec.Meta(
+        description="Share of traffic spread evenly over the arms whatever the policy says (0 <= f < 1): "
+        "with k arms each gets at least f/k, so every arm keeps being measured."
+    ),
+]
 
 
 class Decision(msgspec.Struct, forbid_unknown_fields=True):
@@ -36,7 +44,8 @@ class Decision(msgspec.Struct, forbid_unknown_fields=True):
 class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     pool_id: UUID
-    protocol: str = "beta_ts"
+    # unset: stratified_ts for conversion experiments, beta_ts otherwise
+    protocol: str | None = None
     protocol_params: dict[str, Any] = {}
     reward_mode: RewardModeName = "explicit"
     status: Literal["draft", "running"] = "running"
@@ -49,6 +58,7 @@ class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     goal: dict[str, Any] = {}
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
     decision: Decision | None = None
+    exploration_floor: Floor = 0.05
 
 
 class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,6 +75,7 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     attribution_window_seconds: Window | msgspec.UnsetType = msgspec.UNSET
     goal: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     decision: Decision | msgspec.UnsetType = msgspec.UNSET
+    exploration_floor: Floor | msgspec.UnsetType = msgspec.UNSET
 
 
 class Experiment(msgspec.Struct):
@@ -84,6 +95,7 @@ class Experiment(msgspec.Struct):
     attribution_window_seconds: int
     goal: dict[str, Any]
     decision: Decision
+    exploration_floor: float
     created_at: datetime
     updated_at: datetime
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
+from app.bandits.floor import check_floor
 from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
 from app.domain.experiments.schemas import ArmStats, Decision, ExperimentCreate, ExperimentStats, ExperimentUpdate
 from app.domain.experiments.schemas import Experiment as ExperimentOut
@@ -52,6 +53,7 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         attribution_window_seconds=e.attribution_window_seconds,
         goal=e.goal,
         decision=decision_of(e),
+        exploration_floor=e.exploration_floor,
         created_at=e.created_at,
         updated_at=e.updated_at,
     )
@@ -89,6 +91,18 @@ def validate_policy(protocol: str, params: dict[str, Any], context_dim: int | No
     return normalised
 
 
+def default_protocol(reward_mode: str) -> str:
+    # measured with `levers simulate` (bench/drift.py): stratified_ts is not fooled by a weekday/weekend swing
+    return "stratified_ts" if reward_mode == "conversion" else "beta_ts"
+
+
+def validate_floor(floor: float) -> float:
+    try:
+        return check_floor(floor)
+    except PolicyError as exc:
+        raise InvalidInputError(str(exc), field="exploration_floor") from exc
+
+
 def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "experiment"
     return f"{slug}-{secrets.token_hex(3)}"
@@ -116,7 +130,9 @@ class ExperimentService:
         pool = await self._pool(principal, data.pool_id)
         if data.site_id is not None:
             await self._site(principal, data.site_id)
-        params = validate_policy(data.protocol, data.protocol_params, data.context_dim)
+        protocol = data.protocol or default_protocol(data.reward_mode)
+        params = validate_policy(protocol, data.protocol_params, data.context_dim)
+        floor = validate_floor(data.exploration_floor)
         self._check_arm_index(pool, data.control_index, "control_index")
         validate_goal(data.goal)  # stored as given, so the form reads back what it wrote
         experiment = Experiment(
@@ -125,7 +141,7 @@ class ExperimentService:
             site_id=data.site_id,
             key=data.key or slugify(data.name),
             name=data.name,
-            protocol=data.protocol,
+            protocol=protocol,
             protocol_params=params,
             context_dim=data.context_dim,
             reward_mode=RewardMode(data.reward_mode),
@@ -135,6 +151,7 @@ class ExperimentService:
             attribution_window_seconds=data.attribution_window_seconds,
             goal=data.goal,
             seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
+            exploration_floor=floor,
         )
         apply_decision(experiment, data.decision or Decision())
         experiment.pool = pool
@@ -168,6 +185,8 @@ class ExperimentService:
             )
         if "goal" in changes:
             validate_goal(changes["goal"])
+        if "exploration_floor" in changes:
+            changes["exploration_floor"] = validate_floor(changes["exploration_floor"])
         if "reward_mode" in changes:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:

@@ -48,7 +48,8 @@ def traffic_now(experiment: Experiment, cache: HotCache | None) -> list[float] |
     if runtime is None or len(runtime.config.arms) != k:
         return None
     try:
-        shares = np.asarray(runtime.policy.arm_probabilities(runtime.state), dtype=float)
+        floor = runtime.config.exploration_floor
+        shares = np.asarray(runtime.policy.arm_probabilities(runtime.state, floor=floor), dtype=float)
     except Exception:  # a state the policy can't read leaves the column empty rather than the page broken
         return None
     return [float(s) for s in shares] if shares.shape == (k,) and np.isfinite(shares).all() else None

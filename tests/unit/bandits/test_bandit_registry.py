@@ -11,6 +11,7 @@ from tests.unit.bandits.support import ALL
 
 EXPECTED = {
     "beta_ts": "stochastic",
+    "stratified_ts": "stochastic",
     "gaussian_ts": "stochastic",
     "ucb1_tuned": "stochastic",
     "kl_ucb": "stochastic",

@@ -5,7 +5,7 @@ ones <= 50%, at T=10,000, with sequential and with batched (200) feedback. conte
 policies are judged on ``linear`` against uniform there (their real job), and also on
 ``easy`` with a constant context. sequential runs are the expensive part (~1 s per seed),
 so they use one seed except for thompson sampling, whose batched/sequential comparison
-averages 8 seeds (4 for lin_ts).
+averages 8 seeds (4 for lin_ts); stratified_ts counts as thompson sampling.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ pytestmark = pytest.mark.slow
 
 HORIZON = 10_000
 BATCH = 200
-THOMPSON = {"beta_ts": ("easy", 8), "gaussian_ts": ("easy", 8), "lin_ts": ("linear", 4)}
+THOMPSON = {
+    "beta_ts": ("easy", 8),
+    "stratified_ts": ("easy", 8),
+    "gaussian_ts": ("easy", 8),
+    "lin_ts": ("linear", 4),
+}
 
 
 @cache
