@@ -47,6 +47,8 @@ class BetaTS(ThompsonPolicy):
             a, b = self.posterior(state)
             return g.beta(a, b, size=(m, state.n_arms))
 
-        a, b = self.posterior(state)
-        post = BetaPosterior(a[None, :].astype(np.float64), b[None, :].astype(np.float64))
-        return cached_probabilities(key, state.n_arms, post, sample)
+        def exact() -> BetaPosterior:
+            a, b = self.posterior(state)
+            return BetaPosterior(a[None, :].astype(np.float64), b[None, :].astype(np.float64))
+
+        return cached_probabilities(key, state.n_arms, sample, exact)

@@ -77,6 +77,8 @@ class GaussianTS(ThompsonPolicy):
             loc, scale, df = self.posterior(state)
             return loc + scale * g.standard_t(df, size=(m, state.n_arms))
 
-        loc, scale, df = self.posterior(state)
-        post = StudentTPosterior(loc[None, :], scale[None, :], df[None, :])
-        return cached_probabilities(key, state.n_arms, post, sample)
+        def exact() -> StudentTPosterior:
+            loc, scale, df = self.posterior(state)
+            return StudentTPosterior(loc[None, :], scale[None, :], df[None, :])
+
+        return cached_probabilities(key, state.n_arms, sample, exact)

@@ -31,6 +31,7 @@ from app.bandits.params import ParamSpec
 from app.bandits.state import Params, StatsState, StratifiedState
 from app.bandits.stats import StatsPolicy
 from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
+from app.stats.gamma import GammaPosterior
 
 DEFAULT_PERIOD = 500
 # measured with bench/drift.py at 1k and 3k visitors a day: a prior of 1 lets a lucky early arm run away
@@ -142,7 +143,13 @@ class StratifiedTS(ThompsonPolicy):
             shape, rate = self.posterior(state)
             return g.gamma(shape, 1.0 / rate, size=(m, state.n_arms))
 
-        return cached_probabilities(_key(self.name, state), state.n_arms, sample)
+        def exact() -> GammaPosterior:
+            shape, rate = self.posterior(state)
+            return GammaPosterior(
+                np.asarray(shape, dtype=np.float64)[None, :], np.asarray(rate, dtype=np.float64)[None, :]
+            )
+
+        return cached_probabilities(_key(self.name, state), state.n_arms, sample, exact)
 
     def _apply(
         self,

@@ -58,11 +58,15 @@ def exact_probabilities(
 
 
 def cached_probabilities(
-    key: Hashable, n_arms: int, post: Posterior, sample: Callable[[np.random.Generator, int], np.ndarray]
+    key: Hashable,
+    n_arms: int,
+    sample: Callable[[np.random.Generator, int], np.ndarray],
+    posterior: Callable[[], Posterior],
 ) -> np.ndarray:
+    """the win chances of the posterior behind ``key``; ``posterior`` builds it (shaped (1, k)) on a miss only."""
     probs = _cache.get(key)
     if probs is None:
-        probs = exact_probabilities(post, n_arms, sample)
+        probs = exact_probabilities(posterior(), n_arms, sample)
         probs.flags.writeable = False
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)), None)

@@ -79,3 +79,16 @@ def test_selection_propensities_are_positive_and_deterministic() -> None:
     assert first.propensity == pytest.approx(probs[first.arm])
     again = policy.state_from_json(policy.state_to_json(state))
     np.testing.assert_array_equal(policy.arm_probabilities(again), probs)
+
+
+def test_stratified_thompson_is_exact_too() -> None:
+    policy = get_policy("stratified_ts")
+    rng = np.random.default_rng(4)
+    arms = rng.integers(3, size=3000)
+    rewards = (rng.random(3000) < np.array([0.04, 0.06, 0.05])[arms]).astype(np.float64)
+    state = policy.update(policy.init_state(3), arms, rewards)
+    probs = policy.arm_probabilities(state)
+    samples = policy.draw(state, np.random.default_rng(9), 2_000_000)  # type: ignore[attr-defined]
+    shares = np.bincount(samples.argmax(axis=1), minlength=3) / samples.shape[0]
+    assert probs.sum() == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(probs[shares > 0.05], shares[shares > 0.05], rtol=0.01)
