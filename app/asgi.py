@@ -186,6 +186,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Levers",
             version="0.1.0",
             path="/schema",
+            # each handler's one-line docstring is its description
+            use_handler_docstrings=True,
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         request_max_body_size=settings.max_body_bytes,
