@@ -27,7 +27,7 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
 
 # the browser tag sends json as text/plain, so browsers send it without a cors preflight
 TEXT_JSON = ("text/plain", "application/json")
-# statuses any json route can answer whatever it does: a body over the size limit, or a bug
+# what any route can answer whatever it does: a bug, logged
 ALWAYS = (500,)
 # an authenticated route: a missing or revoked credential
 AUTHENTICATED = (401, *ALWAYS)

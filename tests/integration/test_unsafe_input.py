@@ -8,6 +8,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.integration.conftest import Tenant
+from tests.integration.pages_support import PageSession
 
 
 async def test_nul_in_json_bodies_is_a_422_naming_the_field(client: AsyncTestClient[Litestar], tenant: Tenant) -> None:
@@ -50,3 +51,10 @@ async def test_clean_bodies_still_pass(tenant: Tenant) -> None:
     # a literal backslash followed by u0000 is not a NUL
     site = await tenant.post("/api/v1/sites", {"name": "C:\\u0000 dir"}, 201)
     assert site.json()["name"] == "C:\\u0000 dir"
+
+
+async def test_nul_in_a_dashboard_form_is_a_422_naming_the_field(client: AsyncTestClient[Litestar]) -> None:
+    page = PageSession(client)
+    response = await page.post("/login", {"email": "a\x00@example.com", "password": "correct horse battery"})
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["errors"][0]["field"] == "email"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.lib.bodies import MAX_JSON_DEPTH, _check_json, json_too_deep, path_of_nul
+from app.lib.bodies import MAX_JSON_DEPTH, _check_form, _check_json, json_too_deep, path_of_nul
 from app.lib.errors import InvalidInputError
 
 
@@ -40,3 +40,10 @@ def test_nul_is_refused_with_its_field_and_an_escaped_backslash_is_not_a_nul() -
     with pytest.raises(InvalidInputError) as deep:
         _check_json(nested(5000))
     assert deep.value.field == "body"
+
+
+def test_a_nul_in_a_form_names_its_field() -> None:
+    _check_form(b"name=ok&email=a%40b.c")
+    with pytest.raises(InvalidInputError) as refused:
+        _check_form(b"name=ok&email=a%00%40b.c")
+    assert refused.value.field == "email"
