@@ -32,7 +32,7 @@ from tests.support.processes import free_port, process_env, start, stop, wait_ht
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "16"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -88,6 +88,7 @@ def world(live_url: str) -> Iterator[World]:
     key = call("POST", "/auth/api-keys", 201, headers=headers, json={"name": "k"})
     invitation = call("POST", "/api/v1/team/invitations", 201, headers=headers, json={"role": "viewer"})
     members = call("GET", "/api/v1/team/members", 200, headers=headers)
+    selected = call("POST", "/api/v1/select", 200, headers=headers, json={"experiment_id": experiment["id"]})
     ids = {
         "pool_id": pool["id"],
         "experiment_id": experiment["id"],
@@ -98,6 +99,7 @@ def world(live_url: str) -> Iterator[World]:
         "member_id": next(m["id"] for m in members if m["user_id"] == me["id"]),
         "site_key": site["public_key"],
         "site_file": f"{site['public_key']}.js",
+        "selection_token": selected["selection_token"],
     }
     credentials = {"token": headers, "api key": {"Authorization": f"Bearer {key['key']}"}, "none": {}}
     yield World(url=live_url, session=session, credentials=credentials, ids=ids)
@@ -123,7 +125,7 @@ def _with_known_ids(case: Any, world: World, use: list[bool]) -> None:
         if name in world.ids and use[0]:
             case.path_parameters[name] = world.ids[name]
     if isinstance(case.body, dict) and use[1]:
-        for name in ("experiment_id", "pool_id", "site_id"):
+        for name in ("experiment_id", "pool_id", "site_id", "selection_token"):
             if name in case.body:
                 case.body[name] = world.ids[name]
 
