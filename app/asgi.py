@@ -44,6 +44,7 @@ from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
 from app.lib.auth import BearerAuthMiddleware
+from app.lib.bodies import reject_unsafe_input
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.events import EventWriter
 from app.lib.hotcache import HotCache
@@ -193,6 +194,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Levers",
             version="0.1.0",
             path="/schema",
+            # each handler's one-line docstring is its description
+            use_handler_docstrings=True,
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         request_max_body_size=settings.max_body_bytes,
@@ -205,4 +208,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # logging is configured once by configure_logging (structlog; json in production), not by litestar
         logging_config=None,
         before_send=[ensure_request_id_header],
+        # nul characters and absurd nesting are refused before any handler decodes or stores them
+        before_request=reject_unsafe_input,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -14,6 +15,23 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """one input the request got wrong."""
+
+    field: str  # a json path into the body (`arms[0].name`), a parameter's name, or `body` for the body as a whole
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """rfc 9457 problem details, as every json error answer of levers carries them."""
+
+    type: str  # always about:blank: the status and title say what happened
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []  # left out when no single input is to blame
 
 
 class DomainError(Exception):
@@ -78,9 +96,13 @@ def problem(
             status_code=status,
             headers=headers,
         )
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
+    body = Problem(
+        type="about:blank",
+        title=title,
+        status=status,
+        detail=detail,
+        errors=[FieldError(field=e["field"], message=e["message"]) for e in errors or ()],
+    )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -121,7 +143,15 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 401 and _wants_html(request):
         return Redirect(f"/login?next={request.url.path}")
-    title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 413: "Body too large"}
+    title = {
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Body too large",
+        429: "Too many requests",
+        503: "Service unavailable",
+    }
     detail = str(exc.detail)
     # a body that is not json (or overflows, like 1e999) is named, as every other bad input is
     errors = [{"field": field_from_message(detail), "message": detail}] if exc.status_code in {400, 413} else None
@@ -149,10 +179,12 @@ __all__ = [
     "PROBLEM_JSON",
     "ConflictError",
     "DomainError",
+    "FieldError",
     "InvalidInputError",
     "MediaType",
     "NotFoundError",
     "PermissionDeniedError",
+    "Problem",
     "UnauthorizedError",
     "UnavailableError",
 ]

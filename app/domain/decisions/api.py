@@ -13,6 +13,7 @@ from app.domain.decisions.services import DecisionService
 from app.domain.gates.attributes import with_request_attributes
 from app.lib.auth import Principal
 from app.lib.deps import provide_principal
+from app.lib.openapi import api_responses
 
 
 def provide_decisions(request: Request[Any, Any, Any]) -> DecisionService:
@@ -30,7 +31,7 @@ class DecisionController(Controller):
         "principal": Provide(provide_principal, sync_to_thread=False),
     }
 
-    @post("/select", status_code=HTTP_200_OK)
+    @post("/select", status_code=HTTP_200_OK, responses=api_responses(403, 404, 503, body=True))
     async def select(
         self,
         data: JSONBody[SelectRequest],
@@ -38,6 +39,7 @@ class DecisionController(Controller):
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> SelectResponse:
+        """Choose an arm of a running experiment for a visitor, with a selection token to report its reward."""
         request_id = request_id_of(request)
         # targeting sees context.metadata flat, plus country and language from the request where not given
         attributes = with_request_attributes(
@@ -60,7 +62,7 @@ class DecisionController(Controller):
             reason=decision.reason,
         )
 
-    @post("/feedback", status_code=HTTP_202_ACCEPTED)
+    @post("/feedback", status_code=HTTP_202_ACCEPTED, responses=api_responses(403, 404, 503, body=True))
     async def feedback(
         self,
         data: JSONBody[FeedbackRequest],
@@ -68,6 +70,7 @@ class DecisionController(Controller):
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> FeedbackAccepted:
+        """Report the reward of a selection by its token; a token's second report is accepted as a duplicate."""
         request_id = request_id_of(request)
         new = await decisions.feedback(str(principal.organization_id), data.selection_token, data.reward, request_id)
         return FeedbackAccepted(accepted=True, duplicate=not new, request_id=request_id)

@@ -10,6 +10,7 @@ from app.domain.experiments.schemas import Experiment, ExperimentCreate, Experim
 from app.domain.experiments.services import ExperimentService, experiment_out, provide_experiment_service
 from app.lib.auth import Principal, requires_editor
 from app.lib.deps import provide_principal
+from app.lib.openapi import api_responses
 
 
 class ExperimentController(Controller):
@@ -20,31 +21,34 @@ class ExperimentController(Controller):
         "principal": Provide(provide_principal, sync_to_thread=False),
     }
 
-    @get()
+    @get(responses=api_responses())
     async def list_experiments(
         self, experiments: NamedDependency[ExperimentService], principal: NamedDependency[Principal]
     ) -> list[Experiment]:
+        """List the organization's experiments."""
         return [experiment_out(e) for e in await experiments.list(principal)]
 
-    @post(guards=[requires_editor])
+    @post(guards=[requires_editor], responses=api_responses(403, 404, 409, body=True))
     async def create_experiment(
         self,
         data: JSONBody[ExperimentCreate],
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
     ) -> Experiment:
+        """Create an experiment on a pool, running unless created as a draft."""
         return experiment_out(await experiments.create(principal, data))
 
-    @get("/{experiment_id:uuid}")
+    @get("/{experiment_id:uuid}", responses=api_responses(400, 404))
     async def get_experiment(
         self,
         experiment_id: FromPath[UUID],
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
     ) -> Experiment:
+        """Get one experiment by id."""
         return experiment_out(await experiments.get(principal, experiment_id))
 
-    @put("/{experiment_id:uuid}", guards=[requires_editor])
+    @put("/{experiment_id:uuid}", guards=[requires_editor], responses=api_responses(403, 404, 409, body=True))
     async def update_experiment(
         self,
         experiment_id: FromPath[UUID],
@@ -52,22 +56,25 @@ class ExperimentController(Controller):
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
     ) -> Experiment:
+        """Change an experiment's settings or move it through draft, running, paused and completed."""
         return experiment_out(await experiments.update(principal, experiment_id, data))
 
-    @delete("/{experiment_id:uuid}", guards=[requires_editor])
+    @delete("/{experiment_id:uuid}", guards=[requires_editor], responses=api_responses(400, 403, 404))
     async def delete_experiment(
         self,
         experiment_id: FromPath[UUID],
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
     ) -> None:
+        """Delete an experiment; selections for it stop at once."""
         await experiments.delete(principal, experiment_id)
 
-    @get("/{experiment_id:uuid}/stats")
+    @get("/{experiment_id:uuid}/stats", responses=api_responses(400, 404))
     async def experiment_stats(
         self,
         experiment_id: FromPath[UUID],
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
     ) -> ExperimentStats:
+        """Per-arm exposures, rewards, means and intervals of an experiment, and its holdout."""
         return await experiments.stats(principal, experiment_id)

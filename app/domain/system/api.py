@@ -6,23 +6,36 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotAuthorizedException
+from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from app.lib.metrics import scrape
 from app.lib.migrations import current_revision, head_revision
+from app.lib.openapi import problem_responses
 
 
 class HealthController(Controller):
     tags = ["system"]
     include_in_schema = True
 
-    @get("/healthz", exclude_from_auth=True)
+    @get("/healthz", exclude_from_auth=True, responses=problem_responses())
     async def healthz(self) -> dict[str, str]:
+        """Liveness: the process answers; it checks no store."""
         return {"status": "ok"}
 
-    @get("/readyz", exclude_from_auth=True)
+    @get(
+        "/readyz",
+        exclude_from_auth=True,
+        responses={
+            503: ResponseSpec(
+                dict[str, Any], description="Postgres or Redis is unreachable, or migrations are behind."
+            ),
+            **problem_responses(),
+        },
+    )
     async def readyz(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        """Readiness: Postgres and Redis answer and the schema is at the latest migration; `checks` says which not."""
         checks: dict[str, str] = {}
         state = request.app.state
         try:
@@ -43,8 +56,14 @@ class HealthController(Controller):
             {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
         )
 
-    @get("/metrics", exclude_from_auth=True, include_in_schema=False)
+    @get(
+        "/metrics",
+        exclude_from_auth=True,
+        media_type="text/plain",
+        responses=problem_responses(401, s401="METRICS_TOKEN is set and this request does not carry it as a bearer."),
+    )
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Prometheus metrics of the service and its experiments; needs the bearer METRICS_TOKEN when one is set."""
         state = request.app.state
         token = state.settings.metrics_token
         if token:

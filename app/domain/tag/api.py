@@ -7,14 +7,23 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
 from app.domain.decisions.api import request_id_of
 from app.domain.gates.attributes import with_request_attributes
-from app.domain.tag.schemas import DecideResponse, decide_decoder, events_decoder
+from app.domain.tag.schemas import (
+    DecideRequest,
+    DecideResponse,
+    EventsRequest,
+    EventsResponse,
+    decide_decoder,
+    events_decoder,
+)
 from app.domain.tag.services import TagService, render_tag, visitor_attributes
 from app.domain.tag.templates import TEMPLATES, render_template
 from app.lib.errors import InvalidInputError, NotFoundError, PermissionDeniedError, field_from_message
+from app.lib.openapi import TEXT_JSON, operation, problem_responses
 from app.lib.snapshot import SiteConfig
 
 MAX_TAG_BODY = 16 * 1024
@@ -53,10 +62,17 @@ def decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
 
 class TagController(Controller):
     tags = ["public tag"]
-    include_in_schema = False
 
-    @get("/t/{site_file:str}", media_type="application/javascript")
+    @get(
+        "/t/{site_file:str}",
+        media_type="application/javascript",
+        operation_class=operation(also_answers=("text/plain",)),
+        responses=problem_responses(
+            400, 404, s404="Unknown site key, or a file other than .js, .setup.tpl or .conversion.tpl."
+        ),
+    )
     async def tag_script(self, site_file: FromPath[str], request: Request[Any, Any, Any]) -> Response[str]:
+        """The browser tag of a site (`<site key>.js`), or its GTM templates (`.setup.tpl`, `.conversion.tpl`)."""
         tag: TagService = request.app.state.tag
         settings = request.app.state.settings
         api = settings.base_url or str(request.base_url).rstrip("/")
@@ -76,8 +92,17 @@ class TagController(Controller):
             headers={"Cache-Control": "public, max-age=60, stale-while-revalidate=600"},
         )
 
-    @post("/p/{site_key:str}/d", status_code=200, request_max_body_size=MAX_TAG_BODY)
+    @post(
+        "/p/{site_key:str}/d",
+        status_code=200,
+        request_max_body_size=MAX_TAG_BODY,
+        operation_class=operation(DecideRequest, TEXT_JSON),
+        responses=problem_responses(
+            400, 403, 404, 413, 422, 429, 503, s403="The Origin is not allowed for this site.", s404="Unknown site key."
+        ),
+    )
     async def decide(self, site_key: FromPath[str], request: Request[Any, Any, Any]) -> Response[DecideResponse]:
+        """The tag's decisions for the experiments on a page; the site key authorises, CORS follows its origins."""
         tag: TagService = request.app.state.tag
         site = await tag.site_or_refresh(site_key)
         headers = cors_headers(site, request.headers.get("origin"))
@@ -90,8 +115,28 @@ class TagController(Controller):
         decisions = await tag.decide(site, body, request_id_of(request), attributes)
         return Response(DecideResponse(d=decisions), headers=headers)
 
-    @post("/p/{site_key:str}/e", status_code=202, request_max_body_size=MAX_TAG_BODY)
+    @post(
+        "/p/{site_key:str}/e",
+        status_code=202,
+        request_max_body_size=MAX_TAG_BODY,
+        operation_class=operation(EventsRequest, TEXT_JSON),
+        responses={
+            202: ResponseSpec(EventsResponse, description="Events recorded; those no longer collecting are skipped."),
+            **problem_responses(
+                400,
+                403,
+                404,
+                413,
+                422,
+                429,
+                503,
+                s403="The Origin is not allowed for this site.",
+                s404="Unknown site key.",
+            ),
+        },
+    )
     async def events(self, site_key: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
+        """Record the tag's exposures and conversions by selection token; one bad token refuses the whole batch."""
         tag: TagService = request.app.state.tag
         site = await tag.site_or_refresh(site_key)
         headers = cors_headers(site, request.headers.get("origin"))

@@ -15,6 +15,7 @@ from app.domain.team.schemas import Invitation, InvitationCreate, InvitationCrea
 from app.domain.team.services import TeamService, provide_team_service
 from app.lib.auth import Principal, requires_admin
 from app.lib.deps import provide_principal
+from app.lib.openapi import api_responses
 
 
 def member_out(m: Membership) -> Member:
@@ -45,13 +46,14 @@ class TeamController(Controller):
         "principal": Provide(provide_principal, sync_to_thread=False),
     }
 
-    @get("/members")
+    @get("/members", responses=api_responses())
     async def list_members(
         self, team: NamedDependency[TeamService], principal: NamedDependency[Principal]
     ) -> list[Member]:
+        """List the organization's members and their roles."""
         return [member_out(m) for m in await team.members(principal)]
 
-    @put("/members/{member_id:uuid}", guards=[requires_admin])
+    @put("/members/{member_id:uuid}", guards=[requires_admin], responses=api_responses(403, 404, 409, body=True))
     async def change_role(
         self,
         member_id: FromPath[UUID],
@@ -59,15 +61,19 @@ class TeamController(Controller):
         team: NamedDependency[TeamService],
         principal: NamedDependency[Principal],
     ) -> Member:
+        """Change a member's role; only an owner gives or takes the owner role."""
         return member_out(await team.change_role(principal, member_id, Role(data.role)))
 
-    @delete("/members/{member_id:uuid}", guards=[requires_admin])
+    @delete("/members/{member_id:uuid}", guards=[requires_admin], responses=api_responses(400, 403, 404, 409))
     async def remove_member(
         self, member_id: FromPath[UUID], team: NamedDependency[TeamService], principal: NamedDependency[Principal]
     ) -> None:
+        """Remove a member from the organization; the last owner stays."""
         await team.remove(principal, member_id)
 
-    @post("/invitations", status_code=HTTP_201_CREATED, guards=[requires_admin])
+    @post(
+        "/invitations", status_code=HTTP_201_CREATED, guards=[requires_admin], responses=api_responses(403, body=True)
+    )
     async def invite(
         self,
         data: JSONBody[InvitationCreate],
@@ -75,21 +81,29 @@ class TeamController(Controller):
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> InvitationCreated:
+        """Invite someone with a role: returns the invitation link to send them."""
         invitation, token = await team.invite(principal, Role(data.role), data.email)
         out = invitation_out(invitation)
         return InvitationCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, url=invite_url(request, token))
 
-    @get("/invitations", guards=[requires_admin])
+    @get("/invitations", guards=[requires_admin], responses=api_responses(403))
     async def list_invitations(
         self, team: NamedDependency[TeamService], principal: NamedDependency[Principal]
     ) -> list[Invitation]:
+        """List the organization's invitations, pending or not."""
         return [invitation_out(i) for i in await team.invitations(principal)]
 
-    @post("/invitations/{invitation_id:uuid}/revoke", status_code=200, guards=[requires_admin])
+    @post(
+        "/invitations/{invitation_id:uuid}/revoke",
+        status_code=200,
+        guards=[requires_admin],
+        responses=api_responses(400, 403, 404),
+    )
     async def revoke(
         self,
         invitation_id: FromPath[UUID],
         team: NamedDependency[TeamService],
         principal: NamedDependency[Principal],
     ) -> Invitation:
+        """Revoke an invitation so its link no longer works."""
         return invitation_out(await team.revoke(principal, invitation_id))
