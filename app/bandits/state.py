@@ -61,10 +61,6 @@ class BanditState:
         return {"n": ("<i8", (n_arms,)), "s": ("<f8", (n_arms,))}
 
     @property
-    def param_dict(self) -> dict[str, Any]:
-        return dict(self.params)
-
-    @property
     def total_trials(self) -> int:
         return int(self.n.sum())
 

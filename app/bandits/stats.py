@@ -11,11 +11,6 @@ from app.bandits.base import Policy, tied_best, uniform_over
 from app.bandits.state import BanditState, Params, StatsState
 
 
-def mean_rewards(state: StatsState) -> np.ndarray:
-    """per-arm mean reward, 0 for arms never tried."""
-    return np.divide(state.s, state.n, out=np.zeros(state.n_arms), where=state.n > 0)
-
-
 class StatsPolicy(Policy):
     """policies whose state is (n, s, ss) per arm; updates are exact sums.
 
