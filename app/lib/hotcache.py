@@ -14,6 +14,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
 import msgspec
 import numpy as np
 import structlog

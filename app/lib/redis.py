@@ -8,7 +8,6 @@ from redis.asyncio import Redis
 from app.lib.keys import RedisKeys
 from app.settings import Settings
 
-
 T = TypeVar("T")
 
 

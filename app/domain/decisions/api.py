@@ -16,7 +16,8 @@ from app.lib.deps import provide_principal
 
 
 def provide_decisions(request: Request[Any, Any, Any]) -> DecisionService:
-    return request.app.state.decisions
+    decisions: DecisionService = request.app.state.decisions
+    return decisions
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
