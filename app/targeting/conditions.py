@@ -171,7 +171,7 @@ def compile_condition(attribute: str, operator: str, value: Any = None, ignore_c
             actual = attrs.get(name)
             if isinstance(actual, str):
                 found = _fold(actual, ignore_case) in strings
-            elif _is_number(actual) and not isinstance(actual, bool):
+            elif isinstance(actual, int | float) and _is_number(actual):
                 found = float(actual) in numbers
             else:
                 return False

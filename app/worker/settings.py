@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
 from arq import cron
@@ -29,8 +28,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     if not await redis.exists(keys.config_version):
         async with sessions() as session:
             await Publisher(redis, keys).everything(session)
-    lease = float(os.environ.get("WORKER_LEASE_SECONDS", "10"))
-    drainer = Drainer(redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=lease)
+    drainer = Drainer(
+        redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=settings.worker_lease_seconds
+    )
     metrics = WorkerMetricsPublisher(redis, keys, drainer.worker_id)
     with contextlib.suppress(RedisError, OSError):
         await metrics.publish()
@@ -55,8 +55,8 @@ async def drain(ctx: dict[str, Any]) -> int:
     return done
 
 
-def worker_settings(settings: Settings | None = None) -> type:
-    settings = settings or get_settings()
+def worker_settings(given: Settings | None = None) -> type:
+    settings = given or get_settings()
 
     class WorkerSettings:
         functions: list[Any] = []

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from app.db.models import ApiKey
 from app.domain.accounts.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, Login, Me, Registration
 from app.domain.accounts.services import Account, AccountService, provide_account_service
 from app.lib.auth import Principal, requires_admin
@@ -25,14 +26,14 @@ def me_out(account: Account) -> Me:
     )
 
 
-def _key_info(key: object) -> ApiKeyInfo:
+def _key_info(key: ApiKey) -> ApiKeyInfo:
     return ApiKeyInfo(
         id=key.id,
         name=key.name,
         prefix=key.prefix,
-        created_at=key.created_at,  # type: ignore[attr-defined]
+        created_at=key.created_at,
         last_used_at=key.last_used_at,
-        revoked_at=key.revoked_at,  # type: ignore[attr-defined]
+        revoked_at=key.revoked_at,
     )
 
 

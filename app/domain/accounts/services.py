@@ -17,6 +17,7 @@ from app.lib.auth import Principal, api_key_uses
 from app.lib.errors import ConflictError, NotFoundError, UnauthorizedError
 from app.lib.passwords import dummy_verify, hash_password, verify_password
 from app.lib.publish import Publisher
+from app.lib.redis import reply
 from app.lib.tokens import new_api_key
 
 
@@ -97,7 +98,7 @@ class AccountService:
         # the hot path notes uses in redis; bring them into postgres when someone looks
         uses: dict[bytes, bytes] = {}
         with contextlib.suppress(RedisError, OSError):
-            uses = await self.publisher.redis.hgetall(api_key_uses(self.publisher.keys))
+            uses = await reply(self.publisher.redis.hgetall(api_key_uses(self.publisher.keys)))
         for key in rows:
             raw = uses.get(str(key.id).encode())
             if raw:

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from app.db.models import Experiment, ExperimentStatus
 from app.domain.experiments.forms import adjust_arms, blank_values, field_of, parse_form, policy_choices, values_of
-from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate
+from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate, Status
 from app.domain.experiments.services import ExperimentService, provide_experiment_service
 from app.domain.gates.services import holdout_stats
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
@@ -26,7 +26,7 @@ from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, InvalidInputError
 
 Form = URLEncodedBody[dict[str, str]]
-ACTIONS = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
+ACTIONS: dict[str, Status] = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
 
 
 def _results_context(experiment: Experiment, view: Any, principal: Principal) -> dict[str, Any]:

@@ -64,8 +64,10 @@ class GatePages(Controller):
         principal: NamedDependency[Principal],
     ) -> Template:
         names = {e.id: e for e in await experiments.list(principal)}
-        rows = [{"gate": g, "experiment": names.get(g.experiment_id)} for g in await gates.list(principal)]
-        ungated = [e for e in names.values() if e.id not in {g["gate"].experiment_id for g in rows}]
+        all_gates = await gates.list(principal)
+        rows = [{"gate": g, "experiment": names.get(g.experiment_id)} for g in all_gates]
+        gated = {g.experiment_id for g in all_gates}
+        ungated = [e for e in names.values() if e.id not in gated]
         return HTMXTemplate(
             template_name="gates/list.html", context={"rows": rows, "ungated": ungated, "principal": principal}
         )
