@@ -46,7 +46,7 @@ def argmax_rows(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """row-wise argmax of an (n, k) array, ties broken uniformly at random per row."""
     if values.shape[0] == 1:
         return np.array([argmax_random(values[0], rng)])
-    out = values.argmax(axis=1)
+    out: np.ndarray = values.argmax(axis=1)
     eq = values == values[np.arange(values.shape[0]), out][:, None]
     if np.count_nonzero(eq) == values.shape[0]:
         return out
@@ -159,9 +159,11 @@ class Policy(ABC):
             x = checks.check_contexts(context, np.shape(context)[0], state.dim)
             if x.shape[0] == 0:
                 raise PolicyError("context", "need at least one context")
-            return self._probs(state, x).mean(axis=0)
+            mean_share: np.ndarray = self._probs(state, x).mean(axis=0)
+            return mean_share
         x = checks.check_context(context, state.dim)
-        return self._probs(state, x[None, :])[0]
+        share: np.ndarray = self._probs(state, x[None, :])[0]
+        return share
 
     def update(
         self,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 
-from app.bandits.base import BanditState, argmax_random, argmax_rows
-from app.bandits.state import StatsState
+from app.bandits.base import argmax_random, argmax_rows
+from app.bandits.state import BanditState, StatsState
 from app.bandits.stats import StatsPolicy
 
 MC_DRAWS = 4096
