@@ -76,6 +76,7 @@ class BanditState:
                 return False
         return True
 
+    # states hold numpy arrays and compare by value, so they are unhashable; typeshed types __hash__ as a method
     __hash__ = None  # type: ignore[assignment]
 
     def to_json(self) -> str:
