@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -98,6 +99,16 @@ def field_from_message(message: str, default: str = "body") -> str:
     if missing:
         path = f"{path}.{missing.group(1)}" if path else missing.group(1)
     return path or default
+
+
+def form_error(exc: msgspec.ValidationError, default: str) -> tuple[str, str]:
+    """(field path, message) of a msgspec validation error, for a form to show beside the field.
+
+    ``Expected `int`, got `str` - at `$.arms[0].name``` gives ``("arms[0].name", "Expected `int`, got `str`")``;
+    an error that names no place gives ``default``.
+    """
+    text = str(exc)
+    return field_from_message(text, default), text.split(" - at `")[0]
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:

@@ -17,7 +17,7 @@ from app.domain.sites.services import SiteService, base_url_of, provide_site_ser
 from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
-from app.lib.errors import DomainError
+from app.lib.errors import DomainError, form_error
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -80,7 +80,8 @@ class SitePages(Controller):
                 msgspec.convert({"name": values.get("name", "").strip(), "allowed_origins": origins}, SiteCreate),
             )
         except msgspec.ValidationError as exc:
-            field = "allowed_origins" if "allowed_origins" in str(exc) else "name"
+            path, _ = form_error(exc, "name")
+            field = "allowed_origins" if path.startswith("allowed_origins") else "name"
             message = (
                 "Origins look like https://www.example.com (no path)."
                 if field == "allowed_origins"
