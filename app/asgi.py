@@ -48,6 +48,7 @@ from app.lib.events import EventWriter
 from app.lib.hotcache import HotCache
 from app.lib.logging import configure_logging
 from app.lib.observability import RequestObservability, ensure_request_id_header
+from app.lib.paths import NOT_PAGES
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.lib.tokens import AccessTokens, SelectionTokens
@@ -171,14 +172,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 secure=settings.is_production,
                 samesite="lax",
                 max_age=7 * 24 * 3600,
-                exclude=["/api/", "/auth/", "/p/", "/t/", "/static/", "/healthz", "/readyz", "/metrics"],
+                exclude=list(NOT_PAGES),
             ).middleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.is_production,
             cookie_samesite="lax",
-            exclude=["/api/", "/auth/", "/p/", "/t/", "/healthz", "/readyz", "/schema"],
+            exclude=list(NOT_PAGES),
         ),
         template_config=TemplateConfig(directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -12,6 +12,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.lib.paths import NOT_PAGES
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -59,7 +61,7 @@ class UnavailableError(DomainError):
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
-    if path.startswith(("/api/", "/auth/", "/p/", "/t/")):
+    if path.startswith(NOT_PAGES):
         return False
     return "text/html" in request.headers.get("accept", "") or bool(request.headers.get("hx-request"))
 
