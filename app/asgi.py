@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         keys = redis_keys(settings)
         cache = HotCache(redis, keys, settings.cache_refresh_seconds)
         writer = EventWriter(hot_redis, keys)
-        decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key))
+        decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key, settings.token_ttl_seconds))
         app.state.update(
             # the engine by a fixed name: advanced-alchemy renames its own state key for every further app
             # built in one process (tests build several)
