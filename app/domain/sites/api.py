@@ -28,7 +28,7 @@ class SiteController(Controller):
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> list[Site]:
-        return [site_out(s, base_url_of(request)) for s in await sites.list(principal)]
+        return await sites.outputs(await sites.list(principal), base_url_of(request))
 
     @post(guards=[requires_editor])
     async def create_site(
@@ -48,7 +48,7 @@ class SiteController(Controller):
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> Site:
-        return site_out(await sites.get(principal, site_id), base_url_of(request))
+        return await sites.output(await sites.get(principal, site_id), base_url_of(request))
 
     @put("/{site_id:uuid}", guards=[requires_editor])
     async def update_site(
@@ -59,7 +59,7 @@ class SiteController(Controller):
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> Site:
-        return site_out(await sites.update(principal, site_id, data), base_url_of(request))
+        return await sites.output(await sites.update(principal, site_id, data), base_url_of(request))
 
     @delete("/{site_id:uuid}", guards=[requires_editor])
     async def delete_site(
