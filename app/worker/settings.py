@@ -35,7 +35,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     metrics = WorkerMetricsPublisher(redis, keys, drainer.worker_id)
     with contextlib.suppress(RedisError, OSError):
         await metrics.publish()
-    ctx.update(engine=engine, sessions=sessions, levers_redis=redis, drainer=drainer, worker_metrics=metrics)
+    ctx.update(
+        engine=engine, sessions=sessions, redis_keys=keys, levers_redis=redis, drainer=drainer, worker_metrics=metrics
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
