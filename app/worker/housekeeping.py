@@ -22,7 +22,7 @@ from sqlalchemy import CursorResult, and_, bindparam, delete, func, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import ApiKey, PolicySnapshot, Site
-from app.domain.sites.services import SeenNote
+from app.domain.sites.services import seen_decoder
 from app.lib.auth import api_key_uses
 from app.lib.keys import RedisKeys
 from app.lib.redis import reply
@@ -55,8 +55,6 @@ async def prune_snapshots(sessions: async_sessionmaker[AsyncSession], keep: int 
     return result.rowcount if isinstance(result, CursorResult) else 0
 
 
-_seen_decoder = msgspec.json.Decoder(SeenNote)
-
 _site_seen = (
     update(Site)
     .where(
@@ -86,7 +84,7 @@ async def persist_sightings(redis: Redis, keys: RedisKeys, sessions: async_sessi
     sites = []
     for field, raw in seen.items():
         try:
-            note = _seen_decoder.decode(raw)
+            note = seen_decoder.decode(raw)
         except msgspec.DecodeError:
             continue
         if note.at > 0:

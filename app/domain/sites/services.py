@@ -66,7 +66,7 @@ class SeenNote(msgspec.Struct):
     at: float = 0.0
 
 
-_seen_decoder = msgspec.json.Decoder(SeenNote)
+seen_decoder = msgspec.json.Decoder(SeenNote)
 
 
 def site_out(site: Site, base_url: str, seen: SeenNote | None = None) -> SiteOut:
@@ -114,7 +114,7 @@ class SiteService:
         for key, raw in zip(field_names, raws, strict=True):
             if raw:
                 try:
-                    notes[key] = _seen_decoder.decode(raw)
+                    notes[key] = seen_decoder.decode(raw)
                 except msgspec.DecodeError:
                     continue  # a note this version can't read is as good as none
         return notes
