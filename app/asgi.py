@@ -50,6 +50,7 @@ from app.lib.events import EventWriter
 from app.lib.hotcache import HotCache
 from app.lib.logging import configure_logging
 from app.lib.observability import RequestObservability, ensure_request_id_header
+from app.lib.paths import NOT_PAGES
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.lib.tokens import AccessTokens, SelectionTokens
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         keys = redis_keys(settings)
         cache = HotCache(redis, keys, settings.cache_refresh_seconds)
         writer = EventWriter(hot_redis, keys)
-        decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key))
+        decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key, settings.token_ttl_seconds))
         app.state.update(
             # the engine by a fixed name: advanced-alchemy renames its own state key for every further app
             # built in one process (tests build several)
@@ -179,14 +180,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 secure=settings.is_production,
                 samesite="lax",
                 max_age=7 * 24 * 3600,
-                exclude=["/api/", "/auth/", "/p/", "/t/", "/static/", "/healthz", "/readyz", "/metrics"],
+                exclude=list(NOT_PAGES),
             ).middleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.is_production,
             cookie_samesite="lax",
-            exclude=["/api/", "/auth/", "/p/", "/t/", "/healthz", "/readyz", "/schema"],
+            exclude=list(NOT_PAGES),
         ),
         template_config=TemplateConfig(directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine),
         exception_handlers=EXCEPTION_HANDLERS,

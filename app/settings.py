@@ -77,6 +77,8 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     worker_batch_size: int = 1000
+    # how long a dead worker holds its shards before another takes them over
+    worker_lease_seconds: float = 10.0
     base_url: str = ""
     # when set, /metrics wants `Authorization: Bearer <token>`
     metrics_token: str = ""
@@ -125,6 +127,7 @@ def load_settings() -> Settings:
         log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         log_json=os.environ.get("LOG_JSON", "1" if env == "production" else "0") == "1",
         worker_batch_size=_env_int("WORKER_BATCH_SIZE", 1000),
+        worker_lease_seconds=_env_float("WORKER_LEASE_SECONDS", 10.0),
         base_url=os.environ.get("BASE_URL", "").rstrip("/"),
         metrics_token=os.environ.get("METRICS_TOKEN", ""),
         country_header=os.environ.get("COUNTRY_HEADER", "cf-ipcountry").strip().lower() or "cf-ipcountry",

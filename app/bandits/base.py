@@ -47,7 +47,7 @@ def argmax_rows(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """row-wise argmax of an (n, k) array, ties broken uniformly at random per row."""
     if values.shape[0] == 1:
         return np.array([argmax_random(values[0], rng)])
-    out = values.argmax(axis=1)
+    out: np.ndarray = values.argmax(axis=1)
     eq = values == values[np.arange(values.shape[0]), out][:, None]
     if np.count_nonzero(eq) == values.shape[0]:
         return out

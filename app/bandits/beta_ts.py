@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.bandits.base import BanditState
 from app.bandits.params import ParamSpec
-from app.bandits.state import StatsState
+from app.bandits.state import BanditState, StatsState
 from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
 from app.stats.binary import BetaPosterior
 

@@ -25,7 +25,8 @@ class Exp3(GainPolicy):
         assert isinstance(state, GainState)
         gamma = dict(state.params)["gamma"]
         w = np.exp(self.learning_rate(state) * (state.g - state.g.max()))
-        return (1.0 - gamma) * w / w.sum() + gamma / state.n_arms
+        probs: np.ndarray = (1.0 - gamma) * w / w.sum() + gamma / state.n_arms
+        return probs
 
     def _select_one(self, state: BanditState, rng: np.random.Generator, x: np.ndarray | None) -> tuple[int, float]:
         probs = self._probs(state, None)

@@ -33,7 +33,8 @@ def mix(probs: np.ndarray, floor: float) -> np.ndarray:
     """probabilities (last axis = arms) after mixing in ``floor`` of uniform traffic."""
     if floor == 0.0:
         return probs
-    return (1.0 - floor) * probs + floor / probs.shape[-1]
+    mixed: np.ndarray = (1.0 - floor) * probs + floor / probs.shape[-1]
+    return mixed
 
 
 def explore(arms: np.ndarray, rng: np.random.Generator, floor: float, n_arms: int) -> np.ndarray:

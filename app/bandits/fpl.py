@@ -29,7 +29,8 @@ def leader_probabilities(g: np.ndarray, eta: float) -> np.ndarray:
     logs = np.log1p(-np.outer(u, c))
     rest = np.exp(logs.sum(axis=1, keepdims=True) - logs)
     probs = c * (w @ rest)
-    return probs / probs.sum()
+    normalised: np.ndarray = probs / probs.sum()
+    return normalised
 
 
 class FPL(GainPolicy):
@@ -52,7 +53,8 @@ class FPL(GainPolicy):
         assert isinstance(state, GainState)
         gamma = dict(state.params)["gamma"]
         lead = leader_probabilities(state.g, self.learning_rate(state))
-        return (1.0 - gamma) * lead + gamma / state.n_arms
+        probs: np.ndarray = (1.0 - gamma) * lead + gamma / state.n_arms
+        return probs
 
     def _select_one(self, state: BanditState, rng: np.random.Generator, x: np.ndarray | None) -> tuple[int, float]:
         arm = int(self._select_arms(state, rng, 1, None)[0])

@@ -67,11 +67,13 @@ class GainPolicy(Policy):
     def learning_rate(self, state: BanditState) -> float:
         k = state.n_arms
         t = max(int(state.n.sum()), 1)
-        return dict(state.params)["eta_scale"] * math.sqrt(math.log(max(k, 2)) / (k * t))
+        eta_scale: float = dict(state.params)["eta_scale"]
+        return eta_scale * math.sqrt(math.log(max(k, 2)) / (k * t))
 
 
 def sample_from(probs: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
     """n draws from a categorical distribution by inverse cdf."""
     cdf = np.cumsum(probs)
     arms = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
-    return np.minimum(arms, probs.size - 1)
+    clipped: np.ndarray = np.minimum(arms, probs.size - 1)
+    return clipped

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.bandits.base import BanditState
 from app.bandits.params import ParamSpec
-from app.bandits.state import StatsState
+from app.bandits.state import BanditState, StatsState
 from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
 from app.stats.continuous import StudentTPosterior
 
@@ -66,7 +65,8 @@ class GaussianTS(ThompsonPolicy):
         """(n, k) posterior samples of the arms' means."""
         loc, scale, df = self.posterior(state)
         if n == 1 and state.n_arms <= SCALAR_ARMS:
-            return loc + scale * np.array([[rng.standard_t(v) for v in df.tolist()]])
+            one: np.ndarray = loc + scale * np.array([[rng.standard_t(v) for v in df.tolist()]])
+            return one
         return loc + scale * rng.standard_t(df, size=(n, state.n_arms))
 
     def _probs(self, state: BanditState, x: np.ndarray | None) -> np.ndarray:

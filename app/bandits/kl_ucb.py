@@ -67,7 +67,8 @@ class KLUCB(IndexPolicy):
         def bonus(mean: np.ndarray, n: np.ndarray, t: int) -> np.ndarray:
             log_t = np.log(max(t, 1))
             budget = log_t + (c * np.log(log_t) if log_t > 1.0 else 0.0)
-            return kl_upper_bound(mean, budget / n) - mean
+            width: np.ndarray = kl_upper_bound(mean, budget / n) - mean
+            return width
 
         return played_index(state, bonus)
 
@@ -83,6 +84,7 @@ class KLUCBPlus(IndexPolicy):
 
         def bonus(mean: np.ndarray, n: np.ndarray, t: int) -> np.ndarray:
             budget = np.maximum(np.log(t / (k * n)), 0.0)
-            return kl_upper_bound(mean, budget / n) - mean
+            width: np.ndarray = kl_upper_bound(mean, budget / n) - mean
+            return width
 
         return played_index(state, bonus)

@@ -30,7 +30,8 @@ class LinUCB(LinearPolicy):
 
     def _scores(self, state: LinearState, x: np.ndarray) -> np.ndarray:
         mean, var = self.mean_and_variance(state, x)
-        return mean + dict(state.params)["alpha"] * np.sqrt(var)
+        score: np.ndarray = mean + dict(state.params)["alpha"] * np.sqrt(var)
+        return score
 
     def _select_one(self, state: BanditState, rng: np.random.Generator, x: np.ndarray | None) -> tuple[int, float]:
         assert isinstance(state, LinearState) and x is not None
@@ -49,4 +50,5 @@ class LinUCB(LinearPolicy):
         assert isinstance(state, LinearState) and x is not None
         score = self._scores(state, x)
         best = score == score.max(axis=1, keepdims=True)
-        return best / best.sum(axis=1, keepdims=True)
+        probs: np.ndarray = best / best.sum(axis=1, keepdims=True)
+        return probs

@@ -36,7 +36,8 @@ def cholesky_inverse(a: np.ndarray) -> np.ndarray:
     if info != 0:
         raise PolicyError("context", "the ridge system became singular; contexts are too large")
     lower = np.tril(inv)
-    return lower + np.tril(lower, -1).T
+    full: np.ndarray = lower + np.tril(lower, -1).T
+    return full
 
 
 class LinearPolicy(Policy):

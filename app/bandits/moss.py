@@ -28,7 +28,8 @@ class MOSS(IndexPolicy):
         k = state.n_arms
 
         def bonus(mean: np.ndarray, n: np.ndarray, t: int) -> np.ndarray:
-            return np.sqrt(np.maximum(np.log(horizon / (k * n)), 0.0) / n)
+            width: np.ndarray = np.sqrt(np.maximum(np.log(horizon / (k * n)), 0.0) / n)
+            return width
 
         return played_index(state, bonus)
 
@@ -50,6 +51,7 @@ class MOSSAnytime(IndexPolicy):
         k = state.n_arms
 
         def bonus(mean: np.ndarray, n: np.ndarray, t: int) -> np.ndarray:
-            return np.sqrt(scale * np.maximum(np.log(t / (k * n)), 0.0) / n)
+            width: np.ndarray = np.sqrt(scale * np.maximum(np.log(t / (k * n)), 0.0) / n)
+            return width
 
         return played_index(state, bonus)

@@ -61,10 +61,6 @@ class BanditState:
         return {"n": ("<i8", (n_arms,)), "s": ("<f8", (n_arms,))}
 
     @property
-    def param_dict(self) -> dict[str, Any]:
-        return dict(self.params)
-
-    @property
     def total_trials(self) -> int:
         return int(self.n.sum())
 
@@ -80,6 +76,7 @@ class BanditState:
                 return False
         return True
 
+    # states hold numpy arrays and compare by value, so they are unhashable; typeshed types __hash__ as a method
     __hash__ = None  # type: ignore[assignment]
 
     def to_json(self) -> str:

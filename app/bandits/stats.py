@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 
 from app.bandits.base import Policy, tied_best, uniform_over
 from app.bandits.state import BanditState, Params, StatsState
-
-
-def mean_rewards(state: StatsState) -> np.ndarray:
-    """per-arm mean reward, 0 for arms never tried."""
-    return np.divide(state.s, state.n, out=np.zeros(state.n_arms), where=state.n > 0)
 
 
 class StatsPolicy(Policy):
@@ -24,7 +20,7 @@ class StatsPolicy(Policy):
     """
 
     kind = "stochastic"
-    state_type = StatsState
+    state_type: ClassVar[type[BanditState]] = StatsState
 
     def _new_state(self, n_arms: int, params: Params, dim: int | None) -> BanditState:
         zeros = np.zeros(n_arms)

@@ -26,9 +26,8 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from app.bandits.base import BanditState
 from app.bandits.params import ParamSpec
-from app.bandits.state import Params, StatsState, StratifiedState
+from app.bandits.state import BanditState, Params, StatsState, StratifiedState
 from app.bandits.stats import StatsPolicy
 from app.bandits.thompson import SCALAR_ARMS, ThompsonPolicy, cached_probabilities
 from app.stats.gamma import GammaPosterior
@@ -162,6 +161,7 @@ class StratifiedTS(ThompsonPolicy):
     ) -> BanditState:
         assert isinstance(state, StratifiedState)
         pooled = StatsPolicy._apply(self, state, arms, rewards, trials, x, propensities)
+        assert isinstance(pooled, StatsState)
         params = dict(state.params)
         size, prior = params["period"], params["prior"]
         pn, ps, rs, re = (getattr(state, k).copy() for k in ("pn", "ps", "rs", "re"))

@@ -16,8 +16,8 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 
-from app.bandits.base import BanditState, argmax_random, argmax_rows
-from app.bandits.state import StatsState
+from app.bandits.base import argmax_random, argmax_rows
+from app.bandits.state import BanditState, StatsState
 from app.bandits.stats import StatsPolicy
 from app.stats import quadrature
 from app.stats.posterior import Posterior

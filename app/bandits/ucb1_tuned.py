@@ -26,6 +26,7 @@ class UCB1Tuned(IndexPolicy):
             log_t = np.log(max(t, 1))
             var = np.maximum(ss / n - mean * mean, 0.0)
             v = var + np.sqrt(2.0 * log_t / n)
-            return np.sqrt(log_t / n * np.minimum(0.25, v))
+            width: np.ndarray = np.sqrt(log_t / n * np.minimum(0.25, v))
+            return width
 
         return played_index(state, bonus)

@@ -87,7 +87,9 @@ async def _api_key_principal(cache: Any, key: str) -> Principal:
 
 
 def session_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    session = connection.scope.get("session") or {}
+    session = connection.scope.get("session")
+    if not isinstance(session, dict):
+        return None
     try:
         return Principal(organization_id=UUID(session["org"]), role=Role(session["role"]), user_id=UUID(session["uid"]))
     except (KeyError, ValueError, TypeError):

@@ -8,7 +8,6 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
 from app.lib.auth import Principal, session_principal
-from app.lib.publish import Publisher
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -19,7 +18,3 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     if principal is None:
         raise NotAuthorizedException("log in first")
     return principal
-
-
-def provide_publisher(request: Request[Any, Any, Any]) -> Publisher:
-    return request.app.state.publisher

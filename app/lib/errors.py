@@ -12,6 +12,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.lib.paths import NOT_PAGES
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -76,7 +78,7 @@ class UnavailableError(DomainError):
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
-    if path.startswith(("/api/", "/auth/", "/p/", "/t/")):
+    if path.startswith(NOT_PAGES):
         return False
     return "text/html" in request.headers.get("accept", "") or bool(request.headers.get("hx-request"))
 
@@ -120,6 +122,16 @@ def field_from_message(message: str, default: str = "body") -> str:
     if missing:
         path = f"{path}.{missing.group(1)}" if path else missing.group(1)
     return path or default
+
+
+def form_error(exc: msgspec.ValidationError, default: str) -> tuple[str, str]:
+    """(field path, message) of a msgspec validation error, for a form to show beside the field.
+
+    ``Expected `int`, got `str` - at `$.arms[0].name``` gives ``("arms[0].name", "Expected `int`, got `str`")``;
+    an error that names no place gives ``default``.
+    """
+    text = str(exc)
+    return field_from_message(text, default), text.split(" - at `")[0]
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:

@@ -50,7 +50,8 @@ class EventWriter:
         keys = [self.keys.dedup(f"{event.kind}:{nonce}"), self.keys.stream_for(event.experiment)]
         args = [max(60, ttl_seconds), encode(event)]
         # plain EVAL rather than EVALSHA: the script is tiny and survives a redis restart without NOSCRIPT
-        result = await self._submit(lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args))
+        # (redis-py types script arguments as str; the int and the bytes are encoded like any other argument)
+        result = await self._submit(lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args))  # type: ignore[arg-type]
         return bool(result)
 
     def fire_and_forget(self, operation: Operation) -> None:

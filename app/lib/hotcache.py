@@ -14,7 +14,6 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 import numpy as np
@@ -22,7 +21,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.bandits import get_policy
+from app.bandits import BanditState, Policy, get_policy
 from app.lib.keys import RedisKeys
 from app.lib.snapshot import (
     ApiKeyConfig,
@@ -43,15 +42,15 @@ log = structlog.get_logger(__name__)
 class ExperimentRuntime:
     config: ExperimentConfig
     raw_config: bytes
-    policy: Any
-    state: Any
+    policy: Policy
+    state: BanditState
     raw_params: bytes | None
     rng: np.random.Generator
     gate: Gate | None = None
     raw_gate: bytes | None = None
 
 
-def initial_state(config: ExperimentConfig) -> tuple[Any, Any]:
+def initial_state(config: ExperimentConfig) -> tuple[Policy, BanditState]:
     policy = get_policy(config.protocol)
     state = policy.init_state(n_arms=len(config.arms), params=config.protocol_params, dim=config.context_dim)
     return policy, state
@@ -86,10 +85,6 @@ class HotCache:
         self.republish: Callable[[], Awaitable[None]] | None = None
         self.republished = 0
 
-    @property
-    def age_seconds(self) -> float:
-        return time.monotonic() - self.last_success if self.last_success else float("inf")
-
     async def refresh(self) -> None:
         async with self._lock:
             version = await self.redis.get(self.keys.config_version)
@@ -108,16 +103,18 @@ class HotCache:
     async def _republish(self) -> bytes | None:
         """one process at a time rebuilds the published configuration from postgres."""
         lock = self.keys.config_version + ":rebuild"
-        if await self.redis.set(lock, b"1", nx=True, ex=10):
+        republish = self.republish
+        if republish is not None and await self.redis.set(lock, b"1", nx=True, ex=10):
             try:
                 log.warning("redis lost the configuration, republishing from postgres")
-                await self.republish()  # type: ignore[misc]
+                await republish()
                 self.republished += 1
             except Exception:
                 log.exception("republishing the configuration failed")
             finally:
                 await self.redis.delete(lock)
-        return await self.redis.get(self.keys.config_version)
+        version: bytes | None = await self.redis.get(self.keys.config_version)
+        return version
 
     async def refresh_on_miss(self) -> None:
         """one extra refresh when a request names something unknown; at most a few per second."""

@@ -31,6 +31,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.lib.keys import RedisKeys
+from app.lib.redis import reply
 from app.lib.snapshot import params_decoder
 
 # the *_created series double what is exposed for little use
@@ -101,7 +102,8 @@ class WorkerMetricsPublisher:
 
     async def publish(self) -> None:
         text = generate_latest(WORKER_REGISTRY).decode()
-        await self.redis.hset(self.key, self.worker_id, msgspec.json.encode(_Snapshot(ts=time.time(), text=text)))
+        snapshot = msgspec.json.encode(_Snapshot(ts=time.time(), text=text))
+        await reply(self.redis.hset(self.key, mapping={self.worker_id: snapshot}))
         self._last = time.monotonic()
 
     async def maybe_publish(self) -> None:
@@ -109,7 +111,7 @@ class WorkerMetricsPublisher:
             await self.publish()
 
     async def withdraw(self) -> None:
-        await self.redis.hdel(self.key, self.worker_id)
+        await reply(self.redis.hdel(self.key, self.worker_id))
 
 
 # --- scrape --------------------------------------------------------------------------------------------------
@@ -201,7 +203,7 @@ def _params_family(runtimes: Iterable[Any], now: float) -> Metric:
 
 
 async def _worker_families(redis: Redis, keys: RedisKeys, now: float) -> list[Metric]:
-    raw = await redis.hgetall(workers_hash(keys))
+    raw: dict[bytes, bytes] = await reply(redis.hgetall(workers_hash(keys)))
     merged: dict[str, Metric] = {}
     stale: list[bytes] = []
     for field, value in sorted(raw.items()):
@@ -220,7 +222,8 @@ async def _worker_families(redis: Redis, keys: RedisKeys, now: float) -> list[Me
                 target = merged[family.name] = Metric(family.name, family.documentation, family.type, family.unit)
             target.samples.extend(s._replace(labels={**s.labels, "worker": worker}) for s in family.samples)
     if stale:
-        await redis.hdel(workers_hash(keys), *stale)
+        # redis-py types fields as str; bytes are sent as they are
+        await reply(redis.hdel(workers_hash(keys), *stale))  # type: ignore[arg-type]
     return list(merged.values())
 
 

@@ -15,11 +15,13 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
+from typing import cast
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from app.lib.metrics import HTTP_LATENCY
 
@@ -33,14 +35,14 @@ _HOT_PATHS = ("/api/v1/select", "/api/v1/feedback", "/p/", "/t/")
 access_log = structlog.get_logger("levers.access")
 
 
-def _given(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+def _given(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
     for name, value in headers:
         if name == HEADER:
             return value
     return None
 
 
-def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
     given = _given(headers)
     return given.decode() if given is not None and _SANE.match(given) else uuid.uuid4().hex
 
@@ -49,14 +51,15 @@ class RequestObservability(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        headers = scope["headers"]
+        http = cast("HTTPScope", scope)  # `scopes` above lets only http requests in
+        headers = http["headers"]
         given = _given(headers)
         if given is not None and _SANE.match(given):
             request_id = given.decode()
         else:
             request_id = uuid.uuid4().hex
-            scope["headers"] = [(n, v) for n, v in headers if n != HEADER] + [(HEADER, request_id.encode())]
-        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
+            http["headers"] = [(n, v) for n, v in headers if n != HEADER] + [(HEADER, request_id.encode())]
+        http.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
 
@@ -72,10 +75,10 @@ class RequestObservability(ASGIMiddleware):
                 await next_app(scope, receive, send_with_id)
             finally:
                 seconds = time.perf_counter() - started
-                route = scope.get("path_template")
+                route = http.get("path_template")
                 if route is not None:
-                    HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(seconds)
-                path = scope["path"]
+                    HTTP_LATENCY.labels(http["method"], route, str(status)).observe(seconds)
+                path = http["path"]
                 if not path.startswith(_QUIET_PREFIXES):
                     level = (
                         logging.ERROR

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Experiment, FeatureGate, Site
 from app.lib.keys import RedisKeys
+from app.lib.redis import reply
 from app.lib.snapshot import (
     ApiKeyConfig,
     ArmConfig,
@@ -160,14 +161,14 @@ class Publisher:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.keys.experiments, self.keys.sites, self.keys.api_keys, self.keys.gates)
             for experiment in experiments:
-                pipe.hset(self.keys.experiments, str(experiment.id), encode(experiment_config(experiment)))
+                pipe.hset(self.keys.experiments, mapping={str(experiment.id): encode(experiment_config(experiment))})
             for site in sites:
-                pipe.hset(self.keys.sites, site.public_key, encode(site_config(site)))
+                pipe.hset(self.keys.sites, mapping={site.public_key: encode(site_config(site))})
             for key in keys:
                 config = ApiKeyConfig(id=str(key.id), organization_id=str(key.organization_id))
-                pipe.hset(self.keys.api_keys, key.key_hash, encode(config))
+                pipe.hset(self.keys.api_keys, mapping={key.key_hash: encode(config)})
             for gate in gates:
-                pipe.hset(self.keys.gates, str(gate.experiment_id), encode(gate_config(gate)))
+                pipe.hset(self.keys.gates, mapping={str(gate.experiment_id): encode(gate_config(gate))})
             # a version never seen before, even by a process that watched redis before it lost everything
             pipe.set(self.keys.config_version, time.time_ns())
             await pipe.execute()
@@ -178,12 +179,12 @@ class Publisher:
         now = time.time()
         changes = self.keys.member_changes
         # entries older than any live token are spent: prune them, so the hash stays small
-        stale = [
-            field for field, at in (await self.redis.hgetall(changes)).items() if float(at) < now - token_ttl_seconds
-        ]
+        seen: dict[bytes, bytes] = await reply(self.redis.hgetall(changes))
+        stale = [field for field, at in seen.items() if float(at) < now - token_ttl_seconds]
         async with self.redis.pipeline(transaction=True) as pipe:
             if stale:
-                pipe.hdel(changes, *stale)
+                # redis-py types hash fields as str; bytes are sent as they are
+                pipe.hdel(changes, *stale)  # type: ignore[arg-type]
             pipe.hset(changes, f"{organization_id}:{user_id}", repr(now))
             pipe.incr(self.keys.config_version)
             await pipe.execute()
@@ -191,7 +192,7 @@ class Publisher:
 
     async def _set(self, key: str, field: str, value: bytes) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, field, value)
+            pipe.hset(key, mapping={field: value})
             pipe.incr(self.keys.config_version)
             await pipe.execute()
         await self._changed()

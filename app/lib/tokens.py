@@ -43,8 +43,15 @@ def _unb64(text: str) -> bytes:
 
 
 class SelectionTokens:
-    def __init__(self, secret: str) -> None:
+    """signed selection tokens; none lives longer than `max_ttl_seconds` (SELECTION_TOKEN_TTL_SECONDS).
+
+    an experiment's attribution window sets a token's lifetime up to that cap. `verify` applies the cap to
+    the token's age as well, so lowering the setting also ends tokens issued before the change.
+    """
+
+    def __init__(self, secret: str, max_ttl_seconds: int = 24 * 3600) -> None:
         self._key = hashlib.sha256(b"levers-selection:" + secret.encode()).digest()
+        self.max_ttl_seconds = max_ttl_seconds
 
     def issue(
         self,
@@ -65,7 +72,7 @@ class SelectionTokens:
             a=arm,
             v=visitor,
             ts=issued,
-            x=issued + ttl_seconds,
+            x=issued + min(ttl_seconds, self.max_ttl_seconds),
             n=secrets.token_urlsafe(12),
             p=propensity,
             g=label,
@@ -83,7 +90,8 @@ class SelectionTokens:
             claims = _claims_decoder.decode(_unb64(body))
         except (ValueError, msgspec.DecodeError) as exc:
             raise TokenError("selection_token is malformed") from exc
-        if claims.x < (now if now is not None else time.time()):
+        at = now if now is not None else time.time()
+        if claims.x < at or at - claims.ts > self.max_ttl_seconds:
             raise TokenError("selection_token has expired")
         return claims
 

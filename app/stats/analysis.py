@@ -60,10 +60,11 @@ def posterior_of(
 
 
 def _projection_shares(arms: Sequence[ArmTotals]) -> np.ndarray:
-    given = [a.traffic_share for a in arms]
-    if all(s is not None for s in given) and sum(given) > 0:  # type: ignore[arg-type]
+    given = [a.traffic_share for a in arms if a.traffic_share is not None]
+    if len(given) == len(arms) and sum(given) > 0:
         shares = np.array(given, dtype=float)
-        return shares / shares.sum()
+        normalised: np.ndarray = shares / shares.sum()
+        return normalised
     return np.full(len(arms), 1.0 / len(arms))
 
 

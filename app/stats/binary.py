@@ -39,12 +39,14 @@ class BetaPosterior:
 
     @property
     def mean(self) -> np.ndarray:
-        return self.a / (self.a + self.b)
+        mean: np.ndarray = self.a / (self.a + self.b)
+        return mean
 
     @property
     def sd(self) -> np.ndarray:
         total = self.a + self.b
-        return np.sqrt(self.a * self.b / (total * total * (total + 1.0)))
+        sd: np.ndarray = np.sqrt(self.a * self.b / (total * total * (total + 1.0)))
+        return sd
 
     @property
     def width(self) -> np.ndarray:
@@ -82,7 +84,7 @@ class BetaPosterior:
         inner = np.clip(trailing(self.mean) + trailing(self.sd) * OFFSETS, low, high)
         return np.concatenate([low, inner, high], axis=-1)
 
-    def take(self, index: tuple[np.ndarray, ...] | np.ndarray) -> BetaPosterior:
+    def take(self, index: tuple[np.ndarray, ...] | np.ndarray | slice) -> BetaPosterior:
         return BetaPosterior(self.a[index], self.b[index])
 
     def sample(self, rng: np.random.Generator, draws: int) -> np.ndarray:
@@ -96,7 +98,7 @@ def _newton_ppf(a: np.ndarray, b: np.ndarray, q: np.ndarray) -> np.ndarray:
     mean, sd = post.mean, post.sd
     skew = 2.0 * (b - a) * np.sqrt(a + b + 1.0) / ((a + b + 2.0) * np.sqrt(a * b))
     z = special.ndtri(q)
-    x = np.clip(mean + sd * (z + skew * (z * z - 1.0) / 6.0), TINY, BELOW_ONE)
+    x: np.ndarray = np.clip(mean + sd * (z + skew * (z * z - 1.0) / 6.0), TINY, BELOW_ONE)
     for _ in range(NEWTON_STEPS):
         step = (special.betainc(a, b, x) - q) / np.maximum(post.pdf(x[:, None])[:, 0], TINY)
         x = np.clip(x - step, TINY, BELOW_ONE)

@@ -56,17 +56,20 @@ class StudentTPosterior:
         df, scale = trailing(self.df), trailing(self.scale)
         z = (x - trailing(self.loc)) / scale
         log_norm = special.gammaln((df + 1.0) / 2.0) - special.gammaln(df / 2.0) - 0.5 * np.log(df * np.pi)
-        return np.exp(log_norm - (df + 1.0) / 2.0 * np.log1p(z * z / df)) / scale
+        pdf: np.ndarray = np.exp(log_norm - (df + 1.0) / 2.0 * np.log1p(z * z / df)) / scale
+        return pdf
 
     def ppf(self, q: np.ndarray) -> np.ndarray:
-        return self.loc + self.scale * special.stdtrit(self.df, q)
+        quantile: np.ndarray = self.loc + self.scale * special.stdtrit(self.df, q)
+        return quantile
 
     def breakpoints(self) -> np.ndarray:
         lower = _t_quantiles(trailing(self.df), LOWER_PROBS)
         z = np.concatenate([lower, np.zeros_like(lower[..., :1]), -lower[..., ::-1]], axis=-1)
-        return trailing(self.loc) + trailing(self.scale) * z
+        points: np.ndarray = trailing(self.loc) + trailing(self.scale) * z
+        return points
 
-    def take(self, index: tuple[np.ndarray, ...] | np.ndarray) -> StudentTPosterior:
+    def take(self, index: tuple[np.ndarray, ...] | np.ndarray | slice) -> StudentTPosterior:
         return StudentTPosterior(self.loc[index], self.scale[index], self.df[index])
 
     def sample(self, rng: np.random.Generator, draws: int) -> np.ndarray:
@@ -108,7 +111,8 @@ class NormalGamma:
     @property
     def variance_estimate(self) -> np.ndarray:
         """beta_n / alpha_n: the posterior's point estimate of the reward variance."""
-        return self.beta / self.alpha
+        estimate: np.ndarray = self.beta / self.alpha
+        return estimate
 
 
 def normal_gamma_posterior(

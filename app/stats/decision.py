@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -57,6 +58,17 @@ class Limits:
     equivalence: float
 
 
+class _Leader(TypedDict):
+    """the fields every recommendation shares: the leading arm and the limits applied."""
+
+    arm: int
+    arm_name: str
+    prob_best: float
+    expected_loss: float
+    loss_limit: float
+    equivalence_limit: float
+
+
 def reference_level(means: np.ndarray, control: int) -> float:
     """the level relative thresholds refer to: the control's mean, else the largest |mean|."""
     level = float(means[control])
@@ -78,7 +90,8 @@ def verdict_holds(prob_best: np.ndarray, losses: np.ndarray, limits: Limits) -> 
     lead_prob = np.take_along_axis(prob_best, leader, axis=-1)[..., 0]
     lead_loss = np.take_along_axis(losses, leader, axis=-1)[..., 0]
     ship = (lead_prob >= limits.prob_best) & (lead_loss <= limits.loss)
-    return ship | (losses.max(axis=-1) <= limits.equivalence)
+    decided: np.ndarray = ship | (losses.max(axis=-1) <= limits.equivalence)
+    return decided
 
 
 def _holds_after(extra: np.ndarray, projection: Projection, limits: Limits) -> np.ndarray:
@@ -158,7 +171,7 @@ def decide(
     reference = reference_level(projection.means, control)
     limits = limits_for(thresholds, reference)
     leader = int(prob_best.argmax())
-    base = {
+    base: _Leader = {
         "arm": leader,
         "arm_name": names[leader],
         "prob_best": float(prob_best[leader]),

@@ -44,7 +44,7 @@ class GammaPosterior:
     def breakpoints(self) -> np.ndarray:
         return np.asarray(special.gammaincinv(trailing(self.shape), BREAK_PROBS) / trailing(self.rate))
 
-    def take(self, index: tuple[np.ndarray, ...] | np.ndarray) -> GammaPosterior:
+    def take(self, index: tuple[np.ndarray, ...] | np.ndarray | slice) -> GammaPosterior:
         return GammaPosterior(self.shape[index], self.rate[index])
 
     def sample(self, rng: np.random.Generator, draws: int) -> np.ndarray:

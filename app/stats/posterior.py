@@ -39,7 +39,7 @@ class Posterior(Protocol):
 
     def breakpoints(self) -> np.ndarray: ...
 
-    def take(self, index: tuple[np.ndarray, ...] | np.ndarray) -> Self: ...
+    def take(self, index: tuple[np.ndarray, ...] | np.ndarray | slice) -> Self: ...
 
     def sample(self, rng: np.random.Generator, draws: int) -> np.ndarray:
         """draws of shape params.shape + (draws,)."""
@@ -67,20 +67,24 @@ class NormalPosterior:
         return self.sd
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        return special.ndtr((x - trailing(self.loc)) / trailing(self.sd))
+        cdf: np.ndarray = special.ndtr((x - trailing(self.loc)) / trailing(self.sd))
+        return cdf
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
         sd = trailing(self.sd)
         z = (x - trailing(self.loc)) / sd
-        return np.exp(-0.5 * z * z - LOG_SQRT_2PI) / sd
+        pdf: np.ndarray = np.exp(-0.5 * z * z - LOG_SQRT_2PI) / sd
+        return pdf
 
     def ppf(self, q: np.ndarray) -> np.ndarray:
-        return self.loc + self.sd * special.ndtri(q)
+        quantile: np.ndarray = self.loc + self.sd * special.ndtri(q)
+        return quantile
 
     def breakpoints(self) -> np.ndarray:
-        return trailing(self.loc) + trailing(self.sd) * NORMAL_OFFSETS
+        points: np.ndarray = trailing(self.loc) + trailing(self.sd) * NORMAL_OFFSETS
+        return points
 
-    def take(self, index: tuple[np.ndarray, ...] | np.ndarray) -> NormalPosterior:
+    def take(self, index: tuple[np.ndarray, ...] | np.ndarray | slice) -> NormalPosterior:
         return NormalPosterior(self.loc[index], self.sd[index])
 
     def sample(self, rng: np.random.Generator, draws: int) -> np.ndarray:

@@ -231,4 +231,5 @@ def ratio_quantiles(
         fallback = np.where(bounded, middle, np.where(np.isfinite(low), low + step, high - step))
         step = np.where(inside | bounded, step, 2.0 * step)
         r = np.clip(np.where(done, r, np.where(inside, newton, fallback)), -RATIO_LIMIT, RATIO_LIMIT)
-    return r.reshape(k, m)
+    ratios: np.ndarray = r.reshape(k, m)
+    return ratios

@@ -15,6 +15,7 @@ import numpy as np
 from app.stats.binary import beta_posterior
 from app.stats.continuous import normal_gamma_posterior
 from app.stats.models import Kind, TimeSeries
+from app.stats.posterior import Posterior
 from app.stats.quadrature import prob_best_fast
 
 LEVEL = 0.95
@@ -55,6 +56,7 @@ def time_series(
 
     cum_n = np.cumsum(n, axis=0)
     tails = np.array([(1.0 - LEVEL) / 2.0, (1.0 + LEVEL) / 2.0])[:, None, None]
+    post: Posterior
     if kind == "binary":
         # exposures and conversions are counted separately; clip per hour like analyze does
         post = beta_posterior(cum_n, np.cumsum(np.clip(s, 0.0, n), axis=0), prior)

@@ -127,111 +127,133 @@ def _compile_regex(pattern: str, ignore_case: bool) -> Any:
         raise ConditionError(f"invalid regex: {detail}", "value") from exc
 
 
-def compile_condition(attribute: str, operator: str, value: Any = None, ignore_case: bool = False) -> Predicate:
+def compile_condition(attribute: object, operator: object, value: Any = None, ignore_case: bool = False) -> Predicate:
     """checks a condition definition and returns its predicate over an attribute mapping."""
     if not isinstance(attribute, str) or not _ATTRIBUTE.match(attribute):
         raise ConditionError("attribute must be a name of letters, digits, _ . : - (at most 64)", "attribute")
-    if operator not in OPERATORS:
+    if not isinstance(operator, str) or operator not in OPERATORS:
         raise ConditionError(f"unknown operator {operator!r}; one of {', '.join(sorted(OPERATORS))}", "operator")
-    name = attribute
-
     if operator == "exists":
-        if value is None:
-            value = True
-        if not isinstance(value, bool):
-            raise ConditionError("exists takes true or false (or nothing, meaning true)", "value")
-        wanted = value
-        return lambda attrs: _present(attrs.get(name)) is wanted
-
+        return _exists(attribute, value)
     if operator in {"eq", "neq"}:
-        if not _scalar(value) or (isinstance(value, str) and len(value) > MAX_STRING):
-            raise ConditionError(f"{operator} takes a string, number or boolean", "value")
-        target = _fold(value, ignore_case)
-        negate = operator == "neq"
-
-        def equal(attrs: Mapping[str, Any]) -> bool:
-            actual = attrs.get(name)
-            if not _scalar(actual):
-                return False  # missing or not comparable: the rule can't be evaluated
-            return _same(_fold(actual, ignore_case), target) is not negate
-
-        return equal
-
+        return _equality(attribute, operator, value, ignore_case)
     if operator in LIST_OPERATORS:
-        if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-            raise ConditionError(f"{operator} takes a list of 1 to {MAX_LIST} values", "value")
-        for position, item in enumerate(value):
-            if not _scalar(item) or isinstance(item, bool):
-                raise ConditionError(f"{operator} values are strings or numbers", f"value[{position}]")
-        strings = frozenset(_fold(v, ignore_case) for v in value if isinstance(v, str))
-        numbers = frozenset(float(v) for v in value if _is_number(v))
-        negate = operator == "not_in"
-
-        def member(attrs: Mapping[str, Any]) -> bool:
-            actual = attrs.get(name)
-            if isinstance(actual, str):
-                found = _fold(actual, ignore_case) in strings
-            elif _is_number(actual) and not isinstance(actual, bool):
-                found = float(actual) in numbers
-            else:
-                return False
-            return found is not negate
-
-        return member
-
+        return _membership(attribute, operator, value, ignore_case)
     if operator in STRING_OPERATORS:
-        if not isinstance(value, str) or not value:
-            raise ConditionError(f"{operator} takes a non-empty string", "value")
-        limit = MAX_PATTERN if operator == "regex" else MAX_STRING
-        if len(value) > limit:
-            raise ConditionError(f"{operator} takes at most {limit} characters", "value")
-        if operator == "regex":
-            compiled = _compile_regex(value, ignore_case)
-            return lambda attrs: isinstance(s := attrs.get(name), str) and compiled.search(s[:MAX_SUBJECT]) is not None
-        needle = _fold(value, ignore_case)
-        if operator == "starts_with":
-            return lambda attrs: isinstance(s := attrs.get(name), str) and _fold(s, ignore_case).startswith(needle)
-
-        def contains(attrs: Mapping[str, Any]) -> bool:
-            actual = attrs.get(name)
-            if isinstance(actual, str):
-                return needle in _fold(actual, ignore_case)
-            if isinstance(actual, list | tuple):
-                return any(isinstance(item, str) and _fold(item, ignore_case) == needle for item in actual)
-            return False
-
-        return contains
-
+        return _text_match(attribute, operator, value, ignore_case)
     if operator in NUMBER_OPERATORS:
-        if not _is_number(value):
-            raise ConditionError(f"{operator} takes a finite number", "value")
-        bound = float(value)
-        compare: Callable[[float, float], bool] = {
-            "gt": float.__gt__,
-            "lt": float.__lt__,
-            "gte": float.__ge__,
-            "lte": float.__le__,
-        }[operator]
+        return _numeric(attribute, operator, value)
+    return _versioned(attribute, operator, value)
 
-        def numeric(attrs: Mapping[str, Any]) -> bool:
-            actual = as_number(attrs.get(name))
-            return actual is not None and compare(actual, bound)
 
-        return numeric
+def _exists(name: str, value: Any) -> Predicate:
+    if value is None:
+        value = True
+    if not isinstance(value, bool):
+        raise ConditionError("exists takes true or false (or nothing, meaning true)", "value")
+    wanted = value
+    return lambda attrs: _present(attrs.get(name)) is wanted
 
-    # semver
+
+def _equality(name: str, operator: str, value: Any, ignore_case: bool) -> Predicate:
+    if not _scalar(value) or (isinstance(value, str) and len(value) > MAX_STRING):
+        raise ConditionError(f"{operator} takes a string, number or boolean", "value")
+    target = _fold(value, ignore_case)
+    negate = operator == "neq"
+
+    def equal(attrs: Mapping[str, Any]) -> bool:
+        actual = attrs.get(name)
+        if not _scalar(actual):
+            return False  # missing or not comparable: the rule can't be evaluated
+        return _same(_fold(actual, ignore_case), target) is not negate
+
+    return equal
+
+
+def _membership(name: str, operator: str, value: Any, ignore_case: bool) -> Predicate:
+    if not isinstance(value, list) or not value or len(value) > MAX_LIST:
+        raise ConditionError(f"{operator} takes a list of 1 to {MAX_LIST} values", "value")
+    for position, item in enumerate(value):
+        if not _scalar(item) or isinstance(item, bool):
+            raise ConditionError(f"{operator} values are strings or numbers", f"value[{position}]")
+    strings = frozenset(_fold(v, ignore_case) for v in value if isinstance(v, str))
+    numbers = frozenset(float(v) for v in value if _is_number(v))
+    negate = operator == "not_in"
+
+    def member(attrs: Mapping[str, Any]) -> bool:
+        actual = attrs.get(name)
+        if isinstance(actual, str):
+            found = _fold(actual, ignore_case) in strings
+        elif isinstance(actual, int | float) and _is_number(actual):
+            found = float(actual) in numbers
+        else:
+            return False
+        return found is not negate
+
+    return member
+
+
+def _text_match(name: str, operator: str, value: Any, ignore_case: bool) -> Predicate:
+    if not isinstance(value, str) or not value:
+        raise ConditionError(f"{operator} takes a non-empty string", "value")
+    limit = MAX_PATTERN if operator == "regex" else MAX_STRING
+    if len(value) > limit:
+        raise ConditionError(f"{operator} takes at most {limit} characters", "value")
+    if operator == "regex":
+        compiled = _compile_regex(value, ignore_case)
+        return lambda attrs: isinstance(s := attrs.get(name), str) and compiled.search(s[:MAX_SUBJECT]) is not None
+    needle = _fold(value, ignore_case)
+    if operator == "starts_with":
+        return lambda attrs: isinstance(s := attrs.get(name), str) and _fold(s, ignore_case).startswith(needle)
+
+    def contains(attrs: Mapping[str, Any]) -> bool:
+        actual = attrs.get(name)
+        if isinstance(actual, str):
+            return needle in _fold(actual, ignore_case)
+        if isinstance(actual, list | tuple):
+            return any(isinstance(item, str) and _fold(item, ignore_case) == needle for item in actual)
+        return False
+
+    return contains
+
+
+_NUMBER_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "gt": float.__gt__,
+    "lt": float.__lt__,
+    "gte": float.__ge__,
+    "lte": float.__le__,
+}
+
+
+def _numeric(name: str, operator: str, value: Any) -> Predicate:
+    if not _is_number(value):
+        raise ConditionError(f"{operator} takes a finite number", "value")
+    bound = float(value)
+    compare = _NUMBER_COMPARISONS[operator]
+
+    def numeric(attrs: Mapping[str, Any]) -> bool:
+        actual = as_number(attrs.get(name))
+        return actual is not None and compare(actual, bound)
+
+    return numeric
+
+
+_VERSION_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "semver_eq": lambda a, b: a == b,
+    "semver_neq": lambda a, b: a != b,
+    "semver_gt": lambda a, b: a > b,
+    "semver_gte": lambda a, b: a >= b,
+    "semver_lt": lambda a, b: a < b,
+    "semver_lte": lambda a, b: a <= b,
+}
+
+
+def _versioned(name: str, operator: str, value: Any) -> Predicate:
     parsed = parse_semver(value)
     if parsed is None:
         raise ConditionError("semver comparisons take a version such as 1.4.0 or 2.0.0-beta.1", "value")
     reference = semver_key(parsed)
-    check: Callable[[Any, Any], bool] = {
-        "semver_eq": lambda a, b: a == b,
-        "semver_neq": lambda a, b: a != b,
-        "semver_gt": lambda a, b: a > b,
-        "semver_gte": lambda a, b: a >= b,
-        "semver_lt": lambda a, b: a < b,
-        "semver_lte": lambda a, b: a <= b,
-    }[operator]
+    check = _VERSION_COMPARISONS[operator]
 
     def versioned(attrs: Mapping[str, Any]) -> bool:
         actual = parse_semver(attrs.get(name))

@@ -100,8 +100,8 @@ def compile_rules(rules: Sequence[Mapping[str, Any]], n_arms: int | None = None)
             raise RuleError("a rule needs a condition", f"{where}.condition")
         try:
             predicate = compile_condition(
-                condition.get("attribute"),  # type: ignore[arg-type]
-                condition.get("operator"),  # type: ignore[arg-type]
+                condition.get("attribute"),
+                condition.get("operator"),
                 condition.get("value"),
                 bool(condition.get("ignore_case", False)),
             )

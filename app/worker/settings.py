@@ -1,9 +1,8 @@
-"""arq worker settings: a cron tick every second drains the event streams."""
+"""arq worker settings: a cron tick every second drains the event streams; housekeeping runs every 10 minutes."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
 from arq import cron
@@ -18,6 +17,7 @@ from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
 from app.worker.drain import Drainer
+from app.worker.housekeeping import housekeeping
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -32,12 +32,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     if not await redis.exists(keys.config_version):
         async with sessions() as session:
             await Publisher(redis, keys).everything(session)
-    lease = float(os.environ.get("WORKER_LEASE_SECONDS", "10"))
-    drainer = Drainer(redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=lease)
+    drainer = Drainer(
+        redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=settings.worker_lease_seconds
+    )
     metrics = WorkerMetricsPublisher(redis, keys, drainer.worker_id)
     with contextlib.suppress(RedisError, OSError):
         await metrics.publish()
-    ctx.update(engine=engine, levers_redis=redis, drainer=drainer, worker_metrics=metrics)
+    ctx.update(
+        engine=engine, sessions=sessions, redis_keys=keys, levers_redis=redis, drainer=drainer, worker_metrics=metrics
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -58,12 +61,15 @@ async def drain(ctx: dict[str, Any]) -> int:
     return done
 
 
-def worker_settings(settings: Settings | None = None) -> type:
-    settings = settings or get_settings()
+def worker_settings(given: Settings | None = None) -> type:
+    settings = given or get_settings()
 
     class WorkerSettings:
         functions: list[Any] = []
-        cron_jobs = [cron(drain, second=None, unique=False, run_at_startup=True, timeout=60, keep_result=0)]
+        cron_jobs = [
+            cron(drain, second=None, unique=False, run_at_startup=True, timeout=60, keep_result=0),
+            cron(housekeeping, minute=set(range(0, 60, 10)), second=30, unique=True, timeout=300, keep_result=0),
+        ]
         on_startup = startup
         on_shutdown = shutdown
         redis_settings = RedisSettings.from_dsn(settings.redis_url)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models import Experiment, PolicySnapshot, StreamCheckpoint
 from app.lib.hotcache import initial_state
 from app.lib.keys import RedisKeys
+from app.lib.redis import reply
 from app.lib.snapshot import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
 from app.worker.streams import Entry, id_after
 
@@ -46,7 +47,7 @@ class BatchResult:
 async def load_configs(redis: Redis, keys: RedisKeys, experiment_ids: list[str]) -> dict[str, ExperimentConfig]:
     if not experiment_ids:
         return {}
-    raws = await redis.hmget(keys.experiments, experiment_ids)
+    raws: list[bytes | None] = await reply(redis.hmget(keys.experiments, experiment_ids))
     return {eid: experiment_decoder.decode(raw) for eid, raw in zip(experiment_ids, raws, strict=True) if raw}
 
 
@@ -98,23 +99,23 @@ async def train(
     if not fresh:
         return 0
     # only the bandit's own traffic trains it: holdout kinds (hx, hf) never match here
-    learn = [e for e in fresh if e.event.kind == "f" or (conversion and e.event.kind == "x")]
+    learn = [
+        e.event for e in fresh if e.event is not None and (e.event.kind == "f" or (conversion and e.event.kind == "x"))
+    ]
     contexts = None
     if config.context_dim is not None:
         known = await _contexts(redis, keys, config, fresh)
         # a feedback whose exposure context expired can't train a contextual policy; it still counts in stats
-        learn = [e for e in learn if e.event.nonce in known]
-        contexts = np.array([known[e.event.nonce] for e in learn], dtype=np.float64).reshape(
-            len(learn), config.context_dim
-        )
+        learn = [e for e in learn if e.nonce in known]
+        contexts = np.array([known[e.nonce] for e in learn], dtype=np.float64).reshape(len(learn), config.context_dim)
     if learn:
         state = policy.update(
             state,
-            np.array([e.event.arm for e in learn], dtype=np.int64),
-            np.array([e.event.reward for e in learn], dtype=np.float64),
+            np.array([e.arm for e in learn], dtype=np.int64),
+            np.array([e.reward for e in learn], dtype=np.float64),
             contexts=contexts,
-            propensities=np.array([e.event.propensity for e in learn], dtype=np.float64),
-            trials=np.array([e.event.trials for e in learn], dtype=np.int64),
+            propensities=np.array([e.propensity for e in learn], dtype=np.float64),
+            trials=np.array([e.trials for e in learn], dtype=np.int64),
         )
     record = ParamsRecord(
         last_id=fresh[-1].id,
@@ -259,10 +260,10 @@ async def process(
     stream: str,
     entries: list[Entry],
 ) -> BatchResult:
-    valid = [e for e in entries if e.event is not None]
     by_experiment: dict[str, list[Entry]] = defaultdict(list)
-    for entry in valid:
-        by_experiment[entry.event.experiment].append(entry)
+    for entry in entries:
+        if entry.event is not None:
+            by_experiment[entry.event.experiment].append(entry)
     configs = await load_configs(redis, keys, list(by_experiment))
     trained = 0
     for experiment_id, group in by_experiment.items():

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.settings import Settings
 from tests.integration.conftest import Tenant
 
 
@@ -65,3 +68,25 @@ async def test_oversized_body_is_413(client: AsyncTestClient[Litestar]) -> None:
     body = {"email": "a@b.co", "password": "x" * 200_000}
     response = await client.post("/auth/register", json=body)
     assert response.status_code == 413
+
+
+async def test_listing_api_keys_shows_their_last_use_and_writes_nothing(
+    client: AsyncTestClient[Litestar], tenant: Tenant, settings: Settings
+) -> None:
+    created = (await tenant.post("/auth/api-keys", {"name": "reader"}, 201)).json()
+    assert (await client.get("/api/v1/pools", headers={"Authorization": f"Bearer {created['key']}"})).status_code == 200
+    engine = create_async_engine(settings.async_database_url)
+    row_version = text("SELECT xmin::text, last_used_at FROM api_keys WHERE id = :id")
+    try:
+        async with engine.connect() as connection:
+            before = (await connection.execute(row_version, {"id": created["id"]})).one()
+        listed = {k["id"]: k for k in (await tenant.get("/auth/api-keys", 200)).json()}
+        # the use the hot path noted in redis is shown...
+        assert listed[created["id"]]["last_used_at"] is not None
+        async with engine.connect() as connection:
+            after = (await connection.execute(row_version, {"id": created["id"]})).one()
+    finally:
+        await engine.dispose()
+    # ...but the row was not rewritten to show it
+    assert after == before
+    assert before.last_used_at is None

@@ -37,3 +37,13 @@ def test_database_url_schemes_become_asyncpg(monkeypatch: pytest.MonkeyPatch) ->
     for given in ("postgres://u@h/db", "postgresql://u@h/db", "postgresql+asyncpg://u@h/db"):
         monkeypatch.setenv("DATABASE_URL", given)
         assert load_settings().async_database_url == "postgresql+asyncpg://u@h/db"
+
+
+def test_worker_lease_is_read_through_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKER_LEASE_SECONDS", raising=False)
+    assert load_settings().worker_lease_seconds == 10.0
+    monkeypatch.setenv("WORKER_LEASE_SECONDS", "2.5")
+    assert load_settings().worker_lease_seconds == 2.5
+    monkeypatch.setenv("WORKER_LEASE_SECONDS", "soon")
+    with pytest.raises(SettingsError, match="WORKER_LEASE_SECONDS"):
+        load_settings()

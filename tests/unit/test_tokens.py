@@ -57,3 +57,28 @@ def test_api_keys_are_stored_as_hashes() -> None:
     key, prefix, key_hash = new_api_key()
     assert key.startswith(prefix) and key_hash == hash_api_key(key) and key not in key_hash
     assert len(key) > 40
+
+
+def test_selection_tokens_live_at_most_the_configured_ttl() -> None:
+    tokens = SelectionTokens("s" * 40, max_ttl_seconds=100)
+    # an attribution window longer than the cap is cut to it
+    token, claims = tokens.issue(
+        tenant="t", experiment="e", arm=0, visitor="", propensity=1.0, ttl_seconds=10_000, now=1000
+    )
+    assert claims.x == 1100
+    assert tokens.verify(token, now=1100) == claims
+    with pytest.raises(TokenError, match="expired"):
+        tokens.verify(token, now=1101)
+
+
+def test_a_token_older_than_the_ttl_is_refused_after_the_ttl_was_lowered() -> None:
+    long_lived = SelectionTokens("s" * 40, max_ttl_seconds=7 * 24 * 3600)
+    token, claims = long_lived.issue(
+        tenant="t", experiment="e", arm=0, visitor="", propensity=1.0, ttl_seconds=7 * 24 * 3600, now=1000
+    )
+    assert long_lived.verify(token, now=1000 + 3600) == claims
+    # the same secret with SELECTION_TOKEN_TTL_SECONDS lowered to a minute: an hour-old token has expired
+    lowered = SelectionTokens("s" * 40, max_ttl_seconds=60)
+    assert lowered.verify(token, now=1060) == claims
+    with pytest.raises(TokenError, match="expired"):
+        lowered.verify(token, now=1000 + 3600)

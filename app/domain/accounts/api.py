@@ -8,7 +8,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.accounts.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, Login, Me, Registration
-from app.domain.accounts.services import Account, AccountService, provide_account_service
+from app.domain.accounts.services import Account, AccountService, key_info, provide_account_service
 from app.lib.auth import Principal, requires_admin
 from app.lib.deps import provide_principal
 from app.lib.errors import UnauthorizedError
@@ -23,17 +23,6 @@ def me_out(account: Account) -> Me:
         organization_id=m.organization_id,
         organization_name=m.organization.name,
         role=m.role.value,
-    )
-
-
-def _key_info(key: object) -> ApiKeyInfo:
-    return ApiKeyInfo(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        created_at=key.created_at,  # type: ignore[attr-defined]
-        last_used_at=key.last_used_at,
-        revoked_at=key.revoked_at,  # type: ignore[attr-defined]
     )
 
 
@@ -100,7 +89,7 @@ class AuthController(Controller):
         self, accounts: NamedDependency[AccountService], principal: NamedDependency[Principal]
     ) -> list[ApiKeyInfo]:
         """List the organization's API keys (never their secrets)."""
-        return [_key_info(k) for k in await accounts.list_api_keys(principal)]
+        return await accounts.list_api_keys(principal)
 
     @post(
         "/api-keys/{key_id:uuid}/revoke",
@@ -112,4 +101,4 @@ class AuthController(Controller):
         self, key_id: FromPath[UUID], accounts: NamedDependency[AccountService], principal: NamedDependency[Principal]
     ) -> ApiKeyInfo:
         """Revoke an API key: it stops working at once."""
-        return _key_info(await accounts.revoke_api_key(principal, key_id))
+        return key_info(await accounts.revoke_api_key(principal, key_id))

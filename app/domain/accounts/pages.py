@@ -16,7 +16,7 @@ from app.domain.accounts.services import AccountService, provide_account_service
 from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_admin, session_principal
 from app.lib.deps import provide_principal
-from app.lib.errors import DomainError
+from app.lib.errors import DomainError, form_error
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -68,11 +68,11 @@ class AccountPages(Controller):
             )
             account = await accounts.register(form.email, form.password, form.organization_name)
         except msgspec.ValidationError as exc:
-            field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else "email"
+            field, message = form_error(exc, "email")
             errors[field] = {
                 "email": "Enter a valid email address.",
                 "password": "Use at least 8 characters.",
-            }.get(field, str(exc))
+            }.get(field, message)
         except DomainError as exc:
             errors[exc.field or "email"] = exc.message
         if errors:

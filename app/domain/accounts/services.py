@@ -13,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Membership, Organization, Role, User
+from app.domain.accounts.schemas import ApiKeyInfo
 from app.lib.auth import Principal, api_key_uses
 from app.lib.errors import ConflictError, NotFoundError, UnauthorizedError
 from app.lib.passwords import dummy_verify, hash_password, verify_password
 from app.lib.publish import Publisher
+from app.lib.redis import reply
 from app.lib.tokens import new_api_key
 
 
@@ -86,7 +88,8 @@ class AccountService:
         await self.publisher.api_key(api_key)
         return api_key, key
 
-    async def list_api_keys(self, principal: Principal) -> list[ApiKey]:
+    async def list_api_keys(self, principal: Principal) -> list[ApiKeyInfo]:
+        """the organization's keys, with their last use as the hot path noted it in redis; writes nothing."""
         rows = list(
             await self.session.scalars(
                 select(ApiKey)
@@ -94,17 +97,15 @@ class AccountService:
                 .order_by(ApiKey.created_at.desc())
             )
         )
-        # the hot path notes uses in redis; bring them into postgres when someone looks
         uses: dict[bytes, bytes] = {}
         with contextlib.suppress(RedisError, OSError):
-            uses = await self.publisher.redis.hgetall(api_key_uses(self.publisher.keys))
+            uses = await reply(self.publisher.redis.hgetall(api_key_uses(self.publisher.keys)))
+        infos = []
         for key in rows:
             raw = uses.get(str(key.id).encode())
-            if raw:
-                used = datetime.fromtimestamp(float(raw), UTC)
-                if key.last_used_at is None or used > key.last_used_at:
-                    key.last_used_at = used
-        return rows
+            used = datetime.fromtimestamp(float(raw), UTC) if raw else None
+            infos.append(key_info(key, used))
+        return infos
 
     async def revoke_api_key(self, principal: Principal, key_id: UUID) -> ApiKey:
         api_key = await self.session.scalar(
@@ -117,6 +118,19 @@ class AccountService:
             await self.session.flush()
             await self.publisher.remove_api_key(api_key.key_hash)
         return api_key
+
+
+def key_info(key: ApiKey, used: datetime | None = None) -> ApiKeyInfo:
+    """an api key as the api and the keys page show it; `used` is a later use noted in redis, if any."""
+    last_used = max((t for t in (key.last_used_at, used) if t is not None), default=None)
+    return ApiKeyInfo(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        created_at=key.created_at,
+        last_used_at=last_used,
+        revoked_at=key.revoked_at,
+    )
 
 
 def provide_account_service(db_session: NamedDependency[AsyncSession], request: Request) -> AccountService:

@@ -17,7 +17,8 @@ from app.lib.openapi import api_responses
 
 
 def provide_decisions(request: Request[Any, Any, Any]) -> DecisionService:
-    return request.app.state.decisions
+    decisions: DecisionService = request.app.state.decisions
+    return decisions
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:

@@ -111,7 +111,9 @@ def adjust_arms(values: dict[str, Any]) -> bool:
     return False
 
 
-def _pairs(text: str, separator: str, field_name: str, errors: dict[str, str], pattern: re.Pattern[str]) -> dict:
+def _pairs(
+    text: str, separator: str, field_name: str, errors: dict[str, str], pattern: re.Pattern[str]
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
@@ -143,41 +145,76 @@ def _number(values: dict[str, Any], name: str, errors: dict[str, str], low: floa
 def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     form = ParsedForm(values=values)
     errors = form.errors
+    count = arm_count(values)
+    seen: set[str] = set()
+    form.arms = [_arm(values, i, errors, seen) for i in range(count)]
+    if count < 2:
+        errors["arms"] = "An experiment needs at least two arms."
+    form.body = {
+        "name": _name(values, errors),
+        "site_id": values.get("site_id") or None,
+        "traffic_percent": _number(values, "traffic_percent", errors, 0, 100, "Enter a number between 0 and 100."),
+        "control_index": _control(values, count, errors),
+        "goal": _goal(values, errors),
+        "decision": _decision(values, errors),
+    }
+    floor = _floor(values, errors)
+    if floor is not None:
+        form.body["exploration_floor"] = floor
+    if not started:
+        form.body["protocol"] = values.get("protocol") or RECOMMENDED_POLICY
+        form.body["reward_mode"] = values.get("reward_mode") or "conversion"
+    return form
+
+
+def _floor(values: dict[str, Any], errors: dict[str, str]) -> float | None:
+    """the exploration floor as a fraction; a form without the field (an older page, a script) leaves it as is."""
+    if not str(values.get("exploration_floor", "")).strip():
+        return None
+    message = "Enter a percentage from 0 up to (not including) 100."
+    floor = _number(values, "exploration_floor", errors, 0, 100, message)
+    if floor >= 100:
+        errors["exploration_floor"] = message
+    return floor / 100
+
+
+def _name(values: dict[str, Any], errors: dict[str, str]) -> str:
     name = str(values.get("name", "")).strip()
     if not name:
         errors["name"] = "Give the experiment a name."
     elif len(name) > 200:
         errors["name"] = "Keep the name under 200 characters."
-    count = arm_count(values)
-    seen: set[str] = set()
-    for i in range(count):
-        prefix = f"arm-{i}-"
-        arm_name = str(values.get(prefix + "name", "")).strip()
-        if not arm_name:
-            errors[prefix + "name"] = "Give this arm a name."
-        elif arm_name in seen:
-            errors[prefix + "name"] = "Another arm already has this name."
-        seen.add(arm_name)
-        payload: dict[str, Any] = {}
-        for key in ("text", "html", "class"):
-            if str(values.get(prefix + key, "")).strip():
-                payload[key] = str(values[prefix + key]).strip()
-        redirect = str(values.get(prefix + "redirect", "")).strip()
-        if redirect:
-            if not re.match(r"^(https?://[^\s]+|/[^\s]*)$", redirect):
-                errors[prefix + "redirect"] = "Use a full http(s):// address or a path starting with /."
-            payload["redirect"] = redirect
-        style = _pairs(str(values.get(prefix + "style", "")), ":", prefix + "style", errors, STYLE_PROPERTY)
-        if style:
-            payload["style"] = style
-        attributes = _pairs(
-            str(values.get(prefix + "attributes", "")), "=", prefix + "attributes", errors, ATTRIBUTE_NAME
-        )
-        if attributes:
-            payload["attributes"] = attributes
-        form.arms.append(ArmIn(name=arm_name[:200] or f"arm {i + 1}", payload=payload))
-    if count < 2:
-        errors["arms"] = "An experiment needs at least two arms."
+    return name
+
+
+def _arm(values: dict[str, Any], i: int, errors: dict[str, str], seen: set[str]) -> ArmIn:
+    """arm ``i``'s name and payload; a name already in ``seen`` is an error (then it is added)."""
+    prefix = f"arm-{i}-"
+    arm_name = str(values.get(prefix + "name", "")).strip()
+    if not arm_name:
+        errors[prefix + "name"] = "Give this arm a name."
+    elif arm_name in seen:
+        errors[prefix + "name"] = "Another arm already has this name."
+    seen.add(arm_name)
+    payload: dict[str, Any] = {}
+    for key in ("text", "html", "class"):
+        if str(values.get(prefix + key, "")).strip():
+            payload[key] = str(values[prefix + key]).strip()
+    redirect = str(values.get(prefix + "redirect", "")).strip()
+    if redirect:
+        if not re.match(r"^(https?://[^\s]+|/[^\s]*)$", redirect):
+            errors[prefix + "redirect"] = "Use a full http(s):// address or a path starting with /."
+        payload["redirect"] = redirect
+    style = _pairs(str(values.get(prefix + "style", "")), ":", prefix + "style", errors, STYLE_PROPERTY)
+    if style:
+        payload["style"] = style
+    attributes = _pairs(str(values.get(prefix + "attributes", "")), "=", prefix + "attributes", errors, ATTRIBUTE_NAME)
+    if attributes:
+        payload["attributes"] = attributes
+    return ArmIn(name=arm_name[:200] or f"arm {i + 1}", payload=payload)
+
+
+def _control(values: dict[str, Any], count: int, errors: dict[str, str]) -> int:
     try:
         control = int(values.get("control_index") or 0)
     except ValueError:
@@ -185,14 +222,11 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     if not 0 <= control < count:
         errors["control_index"] = "Choose which arm is the control."
         control = 0
-    traffic = _number(values, "traffic_percent", errors, 0, 100, "Enter a number between 0 and 100.")
-    # a form without the field (an older page, a script) leaves the floor as it is
-    floor: float | None = None
-    if str(values.get("exploration_floor", "")).strip():
-        floor_message = "Enter a percentage from 0 up to (not including) 100."
-        floor = _number(values, "exploration_floor", errors, 0, 100, floor_message)
-        if floor >= 100:
-            errors["exploration_floor"] = floor_message
+    return control
+
+
+def _decision(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """the results page's thresholds; the form shows percentages, the api takes fractions."""
     prob_best = _number(values, "prob_best", errors, 50.01, 100, "Enter a percentage above 50 and at most 100.")
     loss = _number(values, "max_expected_loss", errors, 0, 100, "Enter a percentage between 0 and 100.")
     difference = _number(values, "practical_difference", errors, 0, 100, "Enter a percentage between 0 and 100.")
@@ -203,38 +237,27 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     except ValueError:
         errors["min_trials_per_arm"] = "Enter a whole number of visitors (0 or more)."
         min_trials = 0
-    goal_type = values.get("goal_type", "event")
-    goal: dict[str, Any] = {}
-    if goal_type in GOALS:
-        target = str(values.get(f"goal_{GOALS[goal_type]}", "")).strip()
-        # an event goal without a name counts any levers('convert') call
-        if not target and goal_type != "event":
-            errors[f"goal_{GOALS[goal_type]}"] = {
-                "click": "Give the CSS selector of the element to click, e.g. #checkout.",
-                "url": "Give the address (or its start) that counts as a conversion, e.g. /thank-you.",
-            }[goal_type]
-        goal = {"type": goal_type, GOALS[goal_type]: target[:500]} if target else {"type": goal_type}
-    else:
-        errors["goal_type"] = "Choose what counts as a conversion."
-    form.body = {
-        "name": name,
-        "site_id": values.get("site_id") or None,
-        "traffic_percent": traffic,
-        "control_index": control,
-        "goal": goal,
-        "decision": {
-            "prob_best": prob_best / 100,
-            "max_expected_loss": loss / 100,
-            "min_trials_per_arm": min_trials,
-            "practical_difference": difference / 100,
-        },
+    return {
+        "prob_best": prob_best / 100,
+        "max_expected_loss": loss / 100,
+        "min_trials_per_arm": min_trials,
+        "practical_difference": difference / 100,
     }
-    if floor is not None:
-        form.body["exploration_floor"] = floor / 100
-    if not started:
-        form.body["protocol"] = values.get("protocol") or RECOMMENDED_POLICY
-        form.body["reward_mode"] = values.get("reward_mode") or "conversion"
-    return form
+
+
+def _goal(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    goal_type = values.get("goal_type", "event")
+    if goal_type not in GOALS:
+        errors["goal_type"] = "Choose what counts as a conversion."
+        return {}
+    target = str(values.get(f"goal_{GOALS[goal_type]}", "")).strip()
+    # an event goal without a name counts any levers('convert') call
+    if not target and goal_type != "event":
+        errors[f"goal_{GOALS[goal_type]}"] = {
+            "click": "Give the CSS selector of the element to click, e.g. #checkout.",
+            "url": "Give the address (or its start) that counts as a conversion, e.g. /thank-you.",
+        }[goal_type]
+    return {"type": goal_type, GOALS[goal_type]: target[:500]} if target else {"type": goal_type}
 
 
 def field_of(api_field: str | None) -> str:

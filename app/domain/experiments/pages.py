@@ -21,7 +21,7 @@ from app.domain.experiments.forms import (
     policy_choices,
     values_of,
 )
-from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate
+from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate, Status
 from app.domain.experiments.services import ExperimentService, provide_experiment_service
 from app.domain.gates.services import holdout_stats
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
@@ -31,10 +31,10 @@ from app.domain.sites.services import SiteService, provide_site_service
 from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
-from app.lib.errors import DomainError, InvalidInputError
+from app.lib.errors import DomainError, InvalidInputError, form_error
 
 Form = URLEncodedBody[dict[str, str]]
-ACTIONS = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
+ACTIONS: dict[str, Status] = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
 
 
 def _results_context(experiment: Experiment, view: Any, principal: Principal) -> dict[str, Any]:
@@ -262,6 +262,5 @@ class ExperimentPages(Controller):
 
 
 def _validation_errors(exc: msgspec.ValidationError) -> dict[str, str]:
-    text = str(exc)
-    api_field = text.rsplit("$.", 1)[-1].rstrip("`") if "$." in text else "name"
-    return {field_of(api_field): text.split(" - at")[0]}
+    api_field, message = form_error(exc, "name")
+    return {field_of(api_field): message}

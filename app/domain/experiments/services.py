@@ -25,6 +25,7 @@ from app.lib.errors import ConflictError, InvalidInputError
 from app.lib.publish import Publisher
 from app.lib.tenancy import get_owned
 from app.stats import arm_interval
+from app.stats.models import Kind
 
 # which status changes a person may ask for; completed is final
 TRANSITIONS: dict[ExperimentStatus, set[ExperimentStatus]] = {
@@ -229,7 +230,7 @@ class ExperimentService:
             trials = int(exposures) if conversion else int(feedbacks)
             # 0/1 rewards are the only ones whose squares sum to their sum: those get the beta posterior
             binary = conversion or math.isclose(float(reward_sum_sq), float(reward_sum))
-            kind = "binary" if binary else "continuous"
+            kind: Kind = "binary" if binary else "continuous"
             mean, low, high = arm_interval(kind, trials, float(reward_sum), float(reward_sum_sq))
             arms.append(
                 ArmStats(

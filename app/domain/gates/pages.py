@@ -21,7 +21,7 @@ from app.domain.gates.services import GateService, provide_gate_service
 from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
-from app.lib.errors import DomainError
+from app.lib.errors import DomainError, form_error
 from app.targeting import OPERATORS
 
 Form = URLEncodedBody[dict[str, str]]
@@ -64,8 +64,10 @@ class GatePages(Controller):
         principal: NamedDependency[Principal],
     ) -> Template:
         names = {e.id: e for e in await experiments.list(principal)}
-        rows = [{"gate": g, "experiment": names.get(g.experiment_id)} for g in await gates.list(principal)]
-        ungated = [e for e in names.values() if e.id not in {g["gate"].experiment_id for g in rows}]
+        all_gates = await gates.list(principal)
+        rows = [{"gate": g, "experiment": names.get(g.experiment_id)} for g in all_gates]
+        gated = {g.experiment_id for g in all_gates}
+        ungated = [e for e in names.values() if e.id not in gated]
         return HTMXTemplate(
             template_name="gates/list.html", context={"rows": rows, "ungated": ungated, "principal": principal}
         )
@@ -154,10 +156,9 @@ class GatePages(Controller):
         except FormError as exc:
             errors[exc.field] = exc.message
         except msgspec.ValidationError as exc:
-            text = str(exc)
-            path = text.rsplit("$.", 1)[-1].rstrip("`") if "$." in text else "name"
+            path, message = form_error(exc, "name")
             field, where = _error_field(path, lines)
-            errors[field] = f"{where}: {text.split(' - at')[0]}" if where else text.split(" - at")[0]
+            errors[field] = f"{where}: {message}" if where else message
         except DomainError as exc:
             field, where = _error_field(exc.field, lines)
             errors[field] = f"{where}: {exc.message}" if where else exc.message

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -153,7 +154,7 @@ class PoolService:
         await self.session.delete(pool)
         await self.session.flush()
 
-    async def _experiments_using(self, pool_id: UUID) -> list[Experiment]:
+    async def _experiments_using(self, pool_id: UUID) -> builtins.list[Experiment]:
         return list(await self.session.scalars(select(Experiment).where(Experiment.pool_id == pool_id)))
 
 

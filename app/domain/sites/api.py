@@ -30,7 +30,7 @@ class SiteController(Controller):
         request: Request[Any, Any, Any],
     ) -> list[Site]:
         """List the organization's sites (the browser tag's keys and allowed origins)."""
-        return [site_out(s, base_url_of(request)) for s in await sites.list(principal)]
+        return await sites.outputs(await sites.list(principal), base_url_of(request))
 
     @post(guards=[requires_editor], responses=api_responses(403, body=True))
     async def create_site(
@@ -52,7 +52,7 @@ class SiteController(Controller):
         request: Request[Any, Any, Any],
     ) -> Site:
         """Get one site by id."""
-        return site_out(await sites.get(principal, site_id), base_url_of(request))
+        return await sites.output(await sites.get(principal, site_id), base_url_of(request))
 
     @put("/{site_id:uuid}", guards=[requires_editor], responses=api_responses(403, 404, body=True))
     async def update_site(
@@ -64,7 +64,7 @@ class SiteController(Controller):
         request: Request[Any, Any, Any],
     ) -> Site:
         """Change a site's name or allowed origins."""
-        return site_out(await sites.update(principal, site_id, data), base_url_of(request))
+        return await sites.output(await sites.update(principal, site_id, data), base_url_of(request))
 
     @delete("/{site_id:uuid}", guards=[requires_editor], responses=api_responses(400, 403, 404))
     async def delete_site(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,11 +12,11 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.domain.sites.schemas import SiteCreate, SiteUpdate
-from app.domain.sites.services import SiteService, base_url_of, provide_site_service, site_out
+from app.domain.sites.services import SiteService, base_url_of, provide_site_service
 from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
-from app.lib.errors import DomainError
+from app.lib.errors import DomainError, form_error
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -41,14 +40,7 @@ class SitePages(Controller):
         status_code: int = 200,
         editing: str | None = None,
     ) -> Template:
-        seen = await request.app.state.redis.hgetall(request.app.state.redis_keys.site_seen)
-        rows = []
-        for site in await sites.list(principal):
-            raw = seen.get(site.public_key.encode())
-            last = msgspec.json.decode(raw) if raw else None
-            if last is not None:
-                last["when"] = datetime.fromtimestamp(float(last.get("at", 0)), UTC)
-            rows.append({"site": site_out(site, base_url_of(request)), "seen": last})
+        rows = [{"site": out} for out in await sites.outputs(await sites.list(principal), base_url_of(request))]
         return HTMXTemplate(
             template_name="sites/list.html",
             status_code=status_code,
@@ -80,7 +72,8 @@ class SitePages(Controller):
                 msgspec.convert({"name": values.get("name", "").strip(), "allowed_origins": origins}, SiteCreate),
             )
         except msgspec.ValidationError as exc:
-            field = "allowed_origins" if "allowed_origins" in str(exc) else "name"
+            path, _ = form_error(exc, "name")
+            field = "allowed_origins" if path.startswith("allowed_origins") else "name"
             message = (
                 "Origins look like https://www.example.com (no path)."
                 if field == "allowed_origins"

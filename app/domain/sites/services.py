@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +18,7 @@ from app.domain.sites.schemas import Site as SiteOut
 from app.domain.sites.schemas import SiteCreate, SiteUpdate
 from app.lib.auth import Principal
 from app.lib.publish import Publisher
+from app.lib.redis import reply
 from app.lib.tenancy import get_owned
 from app.lib.tokens import new_site_key
 
@@ -54,7 +59,22 @@ def gtm_snippet(base_url: str, site: Site) -> str:
     )
 
 
-def site_out(site: Site, base_url: str) -> SiteOut:
+class SeenNote(msgspec.Struct):
+    """what the tag endpoint notes in redis each time a site's tag asks for decisions: the page and when."""
+
+    url: str = ""
+    at: float = 0.0
+
+
+seen_decoder = msgspec.json.Decoder(SeenNote)
+
+
+def site_out(site: Site, base_url: str, seen: SeenNote | None = None) -> SiteOut:
+    last_url, last_at = site.last_seen_url, site.last_seen_at
+    if seen is not None and seen.at > 0:
+        noted = datetime.fromtimestamp(seen.at, UTC)
+        if last_at is None or noted > last_at:
+            last_url, last_at = seen.url or None, noted
     return SiteOut(
         id=site.id,
         name=site.name,
@@ -62,8 +82,8 @@ def site_out(site: Site, base_url: str) -> SiteOut:
         allowed_origins=list(site.allowed_origins),
         tag_url=tag_url(base_url, site),
         snippet=gtm_snippet(base_url, site),
-        last_seen_url=site.last_seen_url,
-        last_seen_at=site.last_seen_at,
+        last_seen_url=last_url,
+        last_seen_at=last_at,
         created_at=site.created_at,
     )
 
@@ -78,6 +98,34 @@ class SiteService:
             select(Site).where(Site.organization_id == principal.organization_id).order_by(Site.created_at)
         )
         return list(rows)
+
+    async def last_seen(self, sites: Sequence[Site]) -> dict[str, SeenNote]:
+        """where and when each site's tag last ran, by public key; nothing while redis is unreachable."""
+        if not sites:
+            return {}
+        field_names = [site.public_key for site in sites]
+        try:
+            raws: builtins.list[bytes | None] = await reply(
+                self.publisher.redis.hmget(self.publisher.keys.site_seen, field_names)
+            )
+        except (RedisError, OSError):
+            return {}
+        notes: dict[str, SeenNote] = {}
+        for key, raw in zip(field_names, raws, strict=True):
+            if raw:
+                try:
+                    notes[key] = seen_decoder.decode(raw)
+                except msgspec.DecodeError:
+                    continue  # a note this version can't read is as good as none
+        return notes
+
+    async def outputs(self, sites: Sequence[Site], base_url: str) -> builtins.list[SiteOut]:
+        """the sites as the api and the sites page show them, with their tag's last sighting."""
+        seen = await self.last_seen(sites)
+        return [site_out(site, base_url, seen.get(site.public_key)) for site in sites]
+
+    async def output(self, site: Site, base_url: str) -> SiteOut:
+        return (await self.outputs([site], base_url))[0]
 
     async def get(self, principal: Principal, site_id: UUID) -> Site:
         return await get_owned(self.session, Site, site_id, principal, what="site", field="site_id")

@@ -21,6 +21,7 @@ from app.domain.tag.goals import goal_accepts, goal_for_tag
 from app.domain.tag.schemas import DecideRequest, EventsRequest, EventsResponse, Skipped, TagDecision, TagEvent
 from app.lib.errors import DomainError, InvalidInputError, NotFoundError, UnavailableError
 from app.lib.hotcache import ExperimentRuntime
+from app.lib.redis import reply
 from app.lib.snapshot import Event, SiteConfig
 from app.lib.tokens import SelectionClaims
 
@@ -44,7 +45,8 @@ return 1
 
 @lru_cache(maxsize=1)
 def tag_template() -> str:
-    return rjsmin.jsmin(TAG_SOURCE.read_text())
+    minified: str = rjsmin.jsmin(TAG_SOURCE.read_text())
+    return minified
 
 
 def render_tag(config: Mapping[str, object]) -> str:
@@ -133,8 +135,7 @@ class TagService:
             self.decisions.writer.fire_and_forget(
                 lambda pipe: pipe.hset(
                     self.decisions.cache.keys.site_seen,
-                    site.public_key,
-                    msgspec.json.encode({"url": body.u, "at": time.time()}),
+                    mapping={site.public_key: msgspec.json.encode({"url": body.u, "at": time.time()})},
                 )
             )
         return decisions
@@ -246,7 +247,10 @@ class TagService:
         token_key = writer.keys.dedup(f"{event.kind}:{claims.n}")
         eid_key = writer.keys.dedup(f"eid:{claims.e}:{entry.item.d}") if entry.item.d else token_key
         keys = [token_key, eid_key, writer.keys.stream_for(claims.e)]
-        return bool(await writer.redis.eval(_CONVERSION_ONCE, 3, *keys, self._ttl(claims), msgspec.json.encode(event)))
+        args = (self._ttl(claims), msgspec.json.encode(event))
+        # redis-py types script arguments as str; the int and the bytes are encoded like any other argument
+        appended = await reply(writer.redis.eval(_CONVERSION_ONCE, 3, *keys, *args))  # type: ignore[arg-type]
+        return bool(appended)
 
     @staticmethod
     def _ttl(claims: SelectionClaims) -> int:

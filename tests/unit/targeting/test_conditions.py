@@ -95,6 +95,9 @@ def test_every_operator_is_in_the_table() -> None:
     ("attribute", "operator", "value", "field"),
     [
         ("country", "like", "x", "operator"),
+        ("country", ["eq"], "x", "operator"),  # unhashable: named, not a TypeError
+        ("country", None, "x", "operator"),
+        (7, "eq", "x", "attribute"),
         ("bad name!", "eq", "x", "attribute"),
         ("country", "in", [], "value"),
         ("country", "in", ["a", {"b": 1}], "value[1]"),
@@ -108,7 +111,7 @@ def test_every_operator_is_in_the_table() -> None:
         ("country", "eq", [1], "value"),
     ],
 )
-def test_invalid_conditions_name_their_part(attribute: str, operator: str, value: Any, field: str) -> None:
+def test_invalid_conditions_name_their_part(attribute: object, operator: object, value: Any, field: str) -> None:
     with pytest.raises(ConditionError) as caught:
         compile_condition(attribute, operator, value)
     assert caught.value.field == field
