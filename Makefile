@@ -21,6 +21,7 @@ check: lint ## the fast loop (under a minute): lint, types and the unit tests wi
 lint: install ## ruff lint and format check, and the type checker
 	$(UV) run ruff check $(LINT_PATHS)
 	$(UV) run ruff format --check $(LINT_PATHS)
+	$(UV) run mypy
 
 format: install ## fix what ruff can fix and format the code
 	$(UV) run ruff check --fix $(LINT_PATHS)
