@@ -17,7 +17,12 @@ from typing import Literal
 import numpy as np
 
 from app.stats.binary import BetaPosterior, beta_posterior, binary_interval
-from app.stats.continuous import StudentTPosterior, continuous_interval, normal_gamma_posterior
+from app.stats.continuous import (
+    StudentTPosterior,
+    continuous_interval,
+    normal_gamma_posterior,
+    zero_inflated_factors,
+)
 from app.stats.checks import Z95, bandit_value, drift_warning, impossible_data
 from app.stats.decision import Projection, decide
 from app.stats.models import (
@@ -217,6 +222,8 @@ def analyze(
         warnings.append(
             AnalysisWarning("no_visitors", f"{', '.join(missing[:5])}: no visitors yet, left out of the comparison.")
         )
+    if kind == "continuous":
+        ci = _skewed_intervals(arms, ci, centre, n)
     total_trials = n.sum()
     results = []
     for i, arm in enumerate(arms):
@@ -256,6 +263,18 @@ def analyze(
     )
     value = bandit_value(fit, n) if not single else None
     return ExperimentAnalysis(kind, control, results, recommendation, method, warnings, value, relative)
+
+
+def _skewed_intervals(arms: Sequence[ArmTotals], ci: np.ndarray, centre: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """the zero-inflated interval around the stratified mean for arms whose count of non-zero rewards is known."""
+    out = ci.copy()
+    for i, arm in enumerate(arms):
+        if arm.nonzero is None or centre[i] <= 0:
+            continue
+        factors = zero_inflated_factors(int(n[i]), int(arm.nonzero), arm.successes, arm.sum_sq, LEVEL)
+        if factors is not None:
+            out[:, i] = (centre[i] * factors[0], centre[i] * factors[1])
+    return out
 
 
 def _relative_lift(kind: Kind, counters: Counters, post: BetaPosterior | StudentTPosterior, control: int) -> bool:

@@ -44,6 +44,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from app.stats.models import DecisionThresholds, Kind, Recommendation
 from app.stats.posterior import NormalPosterior
@@ -56,8 +57,8 @@ COARSE_STEPS = 24
 FINE_STEPS = 12
 PROJECTION_ORDER = 4
 # the guard's mixing scales, relative to the pair's mean level, and their weights
-TAU_RATIOS = np.array([0.2, 1.0])
-TAU_WEIGHTS = np.array([0.8, 0.2])
+TAU_RATIOS = np.array([0.4])
+TAU_WEIGHTS = np.array([1.0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,15 @@ def log_mixture_ratio(diff: np.ndarray, var: np.ndarray, level: np.ndarray) -> n
     ok = np.isfinite(v) & (v > 0) & (tau2 > 0)
     v = np.where(ok, v, 1.0)
     t = np.where(ok, tau2, 0.0)
-    logs = 0.5 * np.log(v / (v + t)) + t * d2 / (2.0 * v * (v + t)) + np.log(TAU_WEIGHTS)
+    # one-sided: half-normal mixing over positive differences, 2 Phi(m / s) times the two-sided ratio
+    post_z = np.asarray(diff, dtype=float)[..., None] * np.sqrt(t / (v * (v + t)))
+    logs = (
+        0.5 * np.log(v / (v + t))
+        + t * d2 / (2.0 * v * (v + t))
+        + np.log(2.0)
+        + special.log_ndtr(post_z)
+        + np.log(TAU_WEIGHTS)
+    )
     top = logs.max(axis=-1, keepdims=True)
     out = top[..., 0] + np.log(np.exp(logs - top).sum(axis=-1))
     return np.where(ok.all(axis=-1), out, 0.0)
@@ -126,7 +135,7 @@ def separated(centres: np.ndarray, pair_var: np.ndarray, arm: np.ndarray, alpha:
     diff = mine - centres
     level = (np.abs(mine) + np.abs(centres)) / 2.0
     evidence = log_mixture_ratio(diff, var, level)
-    ok = (diff > 0) & (evidence >= np.log((k - 1) / alpha))
+    ok = (diff > 0) & (evidence >= np.log(k / alpha))
     others = np.arange(k) != idx
     return np.where(others, ok, True).all(axis=-1)
 

@@ -23,6 +23,8 @@ class ArmTotals:
     binary: ``successes`` is the number of conversions among ``trials`` exposures.
     continuous: ``successes`` is the sum of rewards and ``sum_sq`` the sum of squared rewards.
     ``traffic_share`` is the bandit's current allocation, carried through to the result.
+    ``nonzero`` (continuous, optional) is how many rewards were not zero (the buyers among visitors):
+    with it, non-negative rewards get the zero-inflated interval of ``app.stats.continuous``.
     impossible values (negative counts, more conversions than exposures) are accepted here and
     flagged by ``analyze``, which then builds no verdict on them.
     """
@@ -32,6 +34,7 @@ class ArmTotals:
     successes: float = 0.0
     sum_sq: float = 0.0
     traffic_share: float | None = None
+    nonzero: int | None = None
 
     def __post_init__(self) -> None:
         values = (self.trials, self.successes, self.sum_sq)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 TINY = 1e-12
-SHRINK_OBS = 2.0
+SHRINK_OBS = 50.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,12 @@ def estimate(sums: PeriodSums) -> Estimate:
 
     eye = np.eye(k)
     lap = n[..., :, None] * eye - sums.gram
-    inverse = np.linalg.pinv(lap, hermitian=True)
+    lap = (lap + np.swapaxes(lap, -1, -2)) / 2.0
+    # L^+ = (L + c J / k)^-1 - J / (c k) for a connected laplacian (rows sum to 0), with J all ones:
+    # well conditioned, unlike a pseudo-inverse that has to find the zero eigenvalue among rounding errors
+    scale = np.maximum(np.diagonal(lap, axis1=-2, axis2=-1).mean(axis=-1), TINY)[..., None, None]
+    ones = np.ones((k, k))
+    inverse = np.linalg.pinv(lap + scale * ones / k, rcond=1e-12, hermitian=True) - ones / (scale * k)
     delta = np.einsum("...ij,...j->...i", inverse, sums.score)
     weights = n / np.maximum(total_n, 1.0)
     means = overall + delta - (weights * delta).sum(axis=-1, keepdims=True)
