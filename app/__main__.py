@@ -1,4 +1,4 @@
-"""the `levers` command: dev | serve | worker | db upgrade | simulate."""
+"""the `levers` command: dev | serve | worker | db upgrade | simulate | analyze."""
 
 from __future__ import annotations
 
@@ -130,10 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     up = db_sub.add_parser("upgrade", help="apply migrations up to a revision")
     up.add_argument("revision", nargs="?", default="head")
     sub.add_parser("simulate", help="simulate a policy on a scenario (see `levers simulate --help`)", add_help=False)
+    sub.add_parser("analyze", help="verdicts from hourly csv exports (see `levers analyze --help`)", add_help=False)
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "simulate":
             return cmd_simulate(args, rest)
+        if args.command == "analyze":
+            from app.analyze_cli import cli as analyze_cli
+
+            return analyze_cli(rest)
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         handler = {"dev": cmd_dev, "serve": cmd_serve, "worker": cmd_worker, "db": cmd_db}[args.command]

@@ -32,6 +32,7 @@ from app.domain.decisions.api import DecisionController
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
 from app.domain.experiments.pages import ExperimentPages
+from app.domain.results.pages import DecisionDocPages
 from app.domain.gates.api import GateController
 from app.domain.gates.pages import GatePages
 from app.domain.pools.api import PoolController
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AccountPages,
             ExperimentPages,
+            DecisionDocPages,
             SitePages,
             GatePages,
             ApiKeyPages,
