@@ -32,10 +32,10 @@ from app.domain.decisions.api import DecisionController
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
 from app.domain.experiments.pages import ExperimentPages
-from app.domain.results.pages import DecisionDocPages
 from app.domain.gates.api import GateController
 from app.domain.gates.pages import GatePages
 from app.domain.pools.api import PoolController
+from app.domain.results.pages import DecisionDocPages
 from app.domain.sites.api import SiteController
 from app.domain.sites.pages import SitePages
 from app.domain.system.api import HealthController

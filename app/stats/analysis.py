@@ -17,13 +17,13 @@ from typing import Literal
 import numpy as np
 
 from app.stats.binary import BetaPosterior, beta_posterior, binary_interval
+from app.stats.checks import Z95, bandit_value, drift_warning, impossible_data
 from app.stats.continuous import (
     StudentTPosterior,
     continuous_interval,
     normal_gamma_posterior,
     zero_inflated_factors,
 )
-from app.stats.checks import Z95, bandit_value, drift_warning, impossible_data
 from app.stats.decision import Projection, decide
 from app.stats.models import (
     AnalysisWarning,
@@ -113,7 +113,9 @@ def _projection_shares(arms: Sequence[ArmTotals]) -> np.ndarray:
     return np.full(len(arms), 1.0 / len(arms))
 
 
-def _lift_bounds(post: BetaPosterior | StudentTPosterior, control: int, lift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lift_bounds(
+    post: BetaPosterior | StudentTPosterior, control: int, lift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """the lift interval per arm from the ratio of posteriors, widened to hold the point; zeros for the control,
     and for every arm when the control's mean is not positive (or so small that ratios overflow)."""
     k = post.mean.shape[1]
@@ -180,9 +182,7 @@ def analyze(
     fit = estimate(period_sums(n_h, s_h, q_h))
     n, s, q = n_h.sum(axis=0), s_h.sum(axis=0), q_h.sum(axis=0)
     single = n_h.shape[0] == 1
-    counters = (
-        (n, s, q, fit.pooled, fit.pair_var, fit.arm_var) if single else effective_counters(fit, kind, n, s, q)
-    )
+    counters = (n, s, q, fit.pooled, fit.pair_var, fit.arm_var) if single else effective_counters(fit, kind, n, s, q)
     post, projection = posterior_of(arms, kind, prior, counters)
     means = post.mean[0]
     ci = post.ppf(TAILS[:, None, None])[:, 0, :]

@@ -18,7 +18,7 @@ def impossible_data(arms: Sequence[ArmTotals], kind: Kind, periods: PeriodCounte
     """counters no real experiment can produce; the analysis builds no verdict on them."""
     found: list[str] = []
     for arm in arms:
-        if arm.trials < 0 or arm.successes < 0 and kind == "binary" or arm.sum_sq < 0:
+        if arm.trials < 0 or (arm.successes < 0 and kind == "binary") or arm.sum_sq < 0:
             found.append(f"{arm.name} has negative counts")
         elif kind == "binary" and arm.successes > arm.trials:
             found.append(f"{arm.name} has more conversions ({arm.successes:,.0f}) than visitors ({arm.trials:,})")
@@ -37,7 +37,9 @@ def impossible_data(arms: Sequence[ArmTotals], kind: Kind, periods: PeriodCounte
             found.append("some periods have inconsistent reward sums")
     if not found:
         return []
-    message = "Impossible data, so no verdict: " + "; ".join(found[:5]) + ". Check the tracking before reading these numbers."
+    message = (
+        "Impossible data, so no verdict: " + "; ".join(found[:5]) + ". Check the tracking before reading these numbers."
+    )
     return [AnalysisWarning("impossible_data", message)]
 
 

@@ -156,7 +156,9 @@ def continuous_interval(n: int, reward_sum: float, reward_sum_sq: float, level: 
     return mean, mean - half, mean + half
 
 
-def zero_inflated_factors(n: int, nonzero: int, reward_sum: float, reward_sum_sq: float, level: float) -> tuple[float, float] | None:
+def zero_inflated_factors(
+    n: int, nonzero: int, reward_sum: float, reward_sum_sq: float, level: float
+) -> tuple[float, float] | None:
     """(low, high) multipliers of the mean for skewed, non-negative rewards (revenue per visitor).
 
     the mean is p v: p the share of non-zero rewards (buyers), v their mean. on the log scale,

@@ -164,14 +164,14 @@ def _holds_after(extra: np.ndarray, projection: Projection, limits: Limits) -> n
     denominator = a[:, None] + a[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(
-            denominator > 0, (weighted[:, :, None] + weighted[:, None, :]) / np.where(denominator > 0, denominator, 1.0), 1.0
+            denominator > 0,
+            (weighted[:, :, None] + weighted[:, None, :]) / np.where(denominator > 0, denominator, 1.0),
+            1.0,
         )
     pair_var = projection.pair_var[None] * scale
     centres = np.broadcast_to(projection.centres, sd.shape)
     k = centres.shape[-1]
-    guard = np.stack(
-        [separated(centres, pair_var, np.full(len(extra), i), limits.alpha) for i in range(k)], axis=-1
-    )
+    guard = np.stack([separated(centres, pair_var, np.full(len(extra), i), limits.alpha) for i in range(k)], axis=-1)
     return verdict_holds(best.prob_best, losses, limits, guard)
 
 

@@ -108,7 +108,11 @@ def estimate(sums: PeriodSums) -> Estimate:
     total_q = q.sum(axis=-1, keepdims=True)
     var_all = np.maximum((total_q - total_s * overall) / np.maximum(total_n - 1.0, 1.0), 0.0)
     own_ss = np.maximum(q - s * pooled, 0.0)
-    raw_var = (own_ss + SHRINK_OBS * var_all) / np.maximum(n - 1.0 + SHRINK_OBS, 1.0)
+    shrunk = (own_ss + SHRINK_OBS * var_all) / np.maximum(n - 1.0 + SHRINK_OBS, 1.0)
+    # 0/1 rewards: the variance of the beta(1, 1) posterior mean rate, which stays sensible at 0 of 15
+    binary = ((q == s) & (s <= n)).all(axis=-1, keepdims=True)
+    smoothed = (s + 1.0) / (n + 2.0)
+    raw_var = np.where(binary, smoothed * (1.0 - smoothed), shrunk)
     ratio = np.where(var_all > TINY, raw_var / np.where(var_all > TINY, var_all, 1.0), 1.0)
 
     eye = np.eye(k)

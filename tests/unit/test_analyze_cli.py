@@ -50,7 +50,17 @@ def test_a_clear_winner_matches_the_results_page(tmp_path: Path, capsys: pytest.
     assert line["file"] == str(tmp_path / "win.csv")
     assert line["recommendation"] == "ship" and line["winner"] == 1
     assert [a["name"] for a in line["arms"]] == ["Control", "Green"]
-    assert set(line["arms"][0]) == {"index", "name", "prob_best", "mean", "ci_low", "ci_high", "lift", "lift_ci_low", "lift_ci_high"}
+    assert set(line["arms"][0]) == {
+        "index",
+        "name",
+        "prob_best",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "lift",
+        "lift_ci_low",
+        "lift_ci_high",
+    }
     size = bucket_hours(n.shape[0])
     counters = Counters(START, size, downsample(n, size), downsample(s, size), downsample(s, size), downsample(s, size))
     view = build_results(
@@ -76,7 +86,9 @@ def test_control_option_and_impossible_data(tmp_path: Path, capsys: pytest.Captu
     assert status == 1 and "not an arm index" in line["error"]
 
 
-def test_broken_files_get_an_error_line_and_the_rest_still_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_files_get_an_error_line_and_the_rest_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "cols.csv").write_text("hour,arm\n")
     (tmp_path / "text.csv").write_text(
         "hour,arm_index,arm,exposures,feedbacks,reward_sum,reward_sum_sq\n2026-11-01T00:00:00Z,0,A,lots,1,1,1\n"

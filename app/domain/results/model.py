@@ -175,7 +175,9 @@ def _cells(r: ArmResult, kind: Kind, is_control: bool, relative: bool) -> dict[s
         "rate": metric_value(r.observed_mean, kind) if seen else "—",
         "low": metric_value(r.ci_low, kind),
         "high": metric_value(r.ci_high, kind),
-        "interval": f"{metric_value(r.ci_low, kind)} {EN_DASH} {metric_value(r.ci_high, kind)}" if seen else "no visitors yet",
+        "interval": f"{metric_value(r.ci_low, kind)} {EN_DASH} {metric_value(r.ci_high, kind)}"
+        if seen
+        else "no visitors yet",
         "prob_best": probability(r.prob_best) if seen else "—",
         "prob_beat_control": probability(r.prob_beat_control) if compare else "—",
         "lift": lift,

@@ -82,7 +82,10 @@ def test_not_enough_data() -> None:
     rec = analyze(binary((50, 5), (150, 20), (20, 1)), "binary").recommendation
     assert rec.kind == "not_enough_data"
     assert rec.visitors_needed == 80
-    assert rec.text == "Not enough data: no verdict before 300 visitors in all (220 so far); about 80 more visitors needed."
+    assert (
+        rec.text
+        == "Not enough data: no verdict before 300 visitors in all (220 so far); about 80 more visitors needed."
+    )
     starved = analyze(binary((2_000, 100), (20, 1)), "binary").recommendation
     assert starved.kind != "not_enough_data"
 
