@@ -122,7 +122,7 @@ def _lift_bounds(
     means = post.mean[0]
     bounds = np.zeros((k, 2))
     if means[control] <= MIN_CONTROL_MEAN * max(1.0, float(np.abs(means).max())) or k == 1:
-        return bounds[:, 0], bounds[:, 1]
+        return np.minimum(bounds[:, 0], lift), np.maximum(bounds[:, 1], lift)
     others = np.array([i for i in range(k) if i != control])
     arms = post.take((np.zeros_like(others), others))
     ctrl = post.take((np.array([0]), np.array([control])))
@@ -206,7 +206,8 @@ def analyze(
     centre = counters[3] if kind == "continuous" else np.clip(counters[3], 0.0, 1.0)
     relative = bool(_relative_lift(kind, counters, post, control))
     lift = np.zeros(k)
-    if centre[control] > 0:
+    tiny = MIN_CONTROL_MEAN * max(1.0, float(np.abs(centre).max()), float(np.abs(means).max()))
+    if centre[control] > tiny and means[control] > tiny:
         lift[others] = centre[others] / centre[control] - 1.0
     lift_low, lift_high = _lift_bounds(post, control, lift)
     half = Z95 * np.sqrt(np.where(np.isfinite(fit.pair_var[:, control]), fit.pair_var[:, control], 0.0))
