@@ -17,12 +17,18 @@ from typing import Literal
 import numpy as np
 
 from app.stats.binary import BetaPosterior, beta_posterior, binary_interval
-from app.stats.checks import Z95, bandit_value, drift_warning, impossible_data
+from app.stats.checks import (
+    Z95,
+    bandit_value,
+    drift_warning,
+    flagged_analysis,
+    impossible_data,
+    skewed_intervals,
+)
 from app.stats.continuous import (
     StudentTPosterior,
     continuous_interval,
     normal_gamma_posterior,
-    zero_inflated_factors,
 )
 from app.stats.decision import Projection, decide
 from app.stats.models import (
@@ -33,7 +39,6 @@ from app.stats.models import (
     ExperimentAnalysis,
     Kind,
     PeriodCounters,
-    Recommendation,
 )
 from app.stats.quadrature import exact, monte_carlo, ratio_quantiles
 from app.stats.strata import Estimate, estimate, period_sums
@@ -176,7 +181,7 @@ def analyze(
     n_h, s_h, q_h = _period_arrays(arms, kind, periods)
     problems = impossible_data(arms, kind, periods)
     if problems:
-        return _flagged(arms, kind, control, prior, problems)
+        return flagged_analysis(arms, kind, control, problems)
 
     k = len(arms)
     fit = estimate(period_sums(n_h, s_h, q_h))
@@ -224,7 +229,7 @@ def analyze(
             AnalysisWarning("no_visitors", f"{', '.join(missing[:5])}: no visitors yet, left out of the comparison.")
         )
     if kind == "continuous":
-        ci = _skewed_intervals(arms, ci, centre, n)
+        ci = skewed_intervals(arms, ci, centre, n, LEVEL)
     total_trials = n.sum()
     results = []
     for i, arm in enumerate(arms):
@@ -266,51 +271,11 @@ def analyze(
     return ExperimentAnalysis(kind, control, results, recommendation, method, warnings, value, relative)
 
 
-def _skewed_intervals(arms: Sequence[ArmTotals], ci: np.ndarray, centre: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """the zero-inflated interval around the stratified mean for arms whose count of non-zero rewards is known."""
-    out = ci.copy()
-    for i, arm in enumerate(arms):
-        if arm.nonzero is None or centre[i] <= 0:
-            continue
-        factors = zero_inflated_factors(int(n[i]), int(arm.nonzero), arm.successes, arm.sum_sq, LEVEL)
-        if factors is not None:
-            out[:, i] = (centre[i] * factors[0], centre[i] * factors[1])
-    return out
-
-
 def _relative_lift(kind: Kind, counters: Counters, post: BetaPosterior | StudentTPosterior, control: int) -> bool:
     """a relative lift needs a control clearly above zero: 5 conversions, or an interval above 0."""
     if kind == "binary":
         return bool(counters[1][control] >= MIN_CONTROL_CONVERSIONS)
     return bool(post.ppf(np.array([[TAILS[0]]]))[0, control] > 0) if post.mean.shape[1] else False
-
-
-def _flagged(
-    arms: Sequence[ArmTotals], kind: Kind, control: int, prior: tuple[float, float], problems: list[AnalysisWarning]
-) -> ExperimentAnalysis:
-    """raw numbers only and no verdict: the data cannot be right."""
-    results = []
-    for arm in arms:
-        observed = arm.successes / arm.trials if arm.trials > 0 else 0.0
-        observed = _finite(observed)
-        results.append(
-            ArmResult(
-                arm.name, int(arm.trials), _finite(arm.successes), observed, observed, observed, observed,
-                0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                _finite(arm.traffic_share) if arm.traffic_share is not None else 0.0,
-            )
-        )  # fmt: skip
-    rec = Recommendation(
-        kind="not_enough_data",
-        arm=control,
-        arm_name=arms[control].name,
-        text="No verdict: the data are impossible. " + problems[0].message.split(": ", 1)[-1],
-        prob_best=0.0,
-        expected_loss=0.0,
-        loss_limit=0.0,
-        equivalence_limit=0.0,
-    )
-    return ExperimentAnalysis(kind, control, results, rec, "exact", problems, None, False)
 
 
 def density_curves(

@@ -6,12 +6,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from app.stats.models import AnalysisWarning, ArmTotals, BanditValue, Kind, PeriodCounters
+from app.stats.continuous import zero_inflated_factors
+from app.stats.models import (
+    AnalysisWarning,
+    ArmResult,
+    ArmTotals,
+    BanditValue,
+    ExperimentAnalysis,
+    Kind,
+    PeriodCounters,
+    Recommendation,
+)
 from app.stats.strata import Estimate
 
 # a pooled contrast this many standard errors away from the stratified one changes what a reader concludes
 DRIFT_SES = 2.0
 Z95 = 1.959963984540054
+
+
+def finite(value: float, default: float = 0.0) -> float:
+    value = float(value)
+    return value if np.isfinite(value) else default
 
 
 def impossible_data(arms: Sequence[ArmTotals], kind: Kind, periods: PeriodCounters | None) -> list[AnalysisWarning]:
@@ -93,3 +108,45 @@ def bandit_value(fit: Estimate, n: np.ndarray) -> BanditValue | None:
     even = total / k * float(fit.means.sum())
     relative = gained / even if even > 0 else 0.0
     return BanditValue(gained, gained - half, gained + half, relative)
+
+
+def skewed_intervals(
+    arms: Sequence[ArmTotals], ci: np.ndarray, centre: np.ndarray, n: np.ndarray, level: float
+) -> np.ndarray:
+    """the zero-inflated interval around the stratified mean for arms whose count of non-zero rewards is known."""
+    out = ci.copy()
+    for i, arm in enumerate(arms):
+        if arm.nonzero is None or centre[i] <= 0:
+            continue
+        factors = zero_inflated_factors(int(n[i]), int(arm.nonzero), arm.successes, arm.sum_sq, level)
+        if factors is not None:
+            out[:, i] = (centre[i] * factors[0], centre[i] * factors[1])
+    return out
+
+
+def flagged_analysis(
+    arms: Sequence[ArmTotals], kind: Kind, control: int, problems: list[AnalysisWarning]
+) -> ExperimentAnalysis:
+    """raw numbers only and no verdict: the data cannot be right."""
+    results = []
+    for arm in arms:
+        observed = arm.successes / arm.trials if arm.trials > 0 else 0.0
+        observed = finite(observed)
+        results.append(
+            ArmResult(
+                arm.name, int(arm.trials), finite(arm.successes), observed, observed, observed, observed,
+                0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                finite(arm.traffic_share) if arm.traffic_share is not None else 0.0,
+            )
+        )  # fmt: skip
+    rec = Recommendation(
+        kind="not_enough_data",
+        arm=control,
+        arm_name=arms[control].name,
+        text="No verdict: the data are impossible. " + problems[0].message.split(": ", 1)[-1],
+        prob_best=0.0,
+        expected_loss=0.0,
+        loss_limit=0.0,
+        equivalence_limit=0.0,
+    )
+    return ExperimentAnalysis(kind, control, results, rec, "exact", problems, None, False)
