@@ -41,6 +41,8 @@ bench: install browser bench-http ## run every benchmark and print its figures
 	$(UV) run python bench/bandits.py
 	$(UV) run python bench/analytics.py
 	$(UV) run python bench/bench_targeting.py
+	$(UV) run python bench/verdict.py
+	$(UV) run python bench/drift.py
 	$(UV) run python bench/observability.py
 	$(UV) run python bench/tag.py --serve
 

@@ -1,4 +1,4 @@
-"""the `levers` command: dev | serve | worker | db upgrade | simulate | replay."""
+"""the `levers` command: dev | serve | worker | db upgrade | simulate | analyze | replay."""
 
 from __future__ import annotations
 
@@ -142,12 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "replay", help="what a policy would have earned on logged traffic (`levers replay --help`)", add_help=False
     )
+    sub.add_parser("analyze", help="verdicts from hourly csv exports (see `levers analyze --help`)", add_help=False)
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "simulate":
             return cmd_simulate(args, rest)
         if args.command == "replay":
             return cmd_replay(args, rest)
+        if args.command == "analyze":
+            from app.analyze_cli import cli as analyze_cli
+
+            return analyze_cli(rest)
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         handler = {"dev": cmd_dev, "serve": cmd_serve, "worker": cmd_worker, "db": cmd_db}[args.command]

@@ -36,6 +36,7 @@ from app.domain.experiments.pages import ExperimentPages
 from app.domain.gates.api import GateController
 from app.domain.gates.pages import GatePages
 from app.domain.pools.api import PoolController
+from app.domain.results.pages import DecisionDocPages
 from app.domain.sites.api import SiteController
 from app.domain.sites.pages import SitePages
 from app.domain.system.api import HealthController
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AccountPages,
             ExperimentPages,
+            DecisionDocPages,
             SitePages,
             GatePages,
             ApiKeyPages,

@@ -6,11 +6,14 @@
 
 from app.stats.analysis import analyze, arm_interval, density_curves
 from app.stats.models import (
+    AnalysisWarning,
     ArmResult,
     ArmTotals,
+    BanditValue,
     DecisionThresholds,
     ExperimentAnalysis,
     Kind,
+    PeriodCounters,
     Recommendation,
     RecommendationKind,
     TimeSeries,
@@ -18,11 +21,14 @@ from app.stats.models import (
 from app.stats.series import time_series
 
 __all__ = [
+    "AnalysisWarning",
     "ArmResult",
     "ArmTotals",
+    "BanditValue",
     "DecisionThresholds",
     "ExperimentAnalysis",
     "Kind",
+    "PeriodCounters",
     "Recommendation",
     "RecommendationKind",
     "TimeSeries",

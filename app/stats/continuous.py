@@ -158,3 +158,25 @@ def continuous_interval(n: int, reward_sum: float, reward_sum_sq: float, level: 
         return mean, mean, mean
     half = float(special.stdtrit(n - 1.0, (1.0 + level) / 2.0)) * np.sqrt(ss / (n - 1.0) / n)
     return mean, mean - half, mean + half
+
+
+def zero_inflated_factors(
+    n: int, nonzero: int, reward_sum: float, reward_sum_sq: float, level: float
+) -> tuple[float, float] | None:
+    """(low, high) multipliers of the mean for skewed, non-negative rewards (revenue per visitor).
+
+    the mean is p v: p the share of non-zero rewards (buyers), v their mean. on the log scale,
+    log p has variance ~ 1 / (f + 1/2) - 1 / (n + 1) (f buyers of n) and log v, for skewed (log-normal
+    like) order values, log(1 + cv^2 / f); the interval is exp(+- t_{f-1} sd) around the estimate. a
+    t interval on the raw rewards covers the mean of 3% buyers with log-normal(sigma = 1) order
+    values 86% of the time at 500 visitors; this one 94% (``tests/unit/stats/test_stats_verdict.py``).
+    none when there are fewer than two buyers or negative rewards.
+    """
+    if nonzero < 2 or n <= nonzero or reward_sum <= 0 or reward_sum_sq <= 0:
+        return None
+    value = reward_sum / nonzero
+    spread = max(reward_sum_sq / nonzero - value * value, 0.0) * nonzero / (nonzero - 1)
+    var_log = 1.0 / (nonzero + 0.5) - 1.0 / (n + 1.0) + float(np.log1p(spread / (value * value) / nonzero))
+    quantile = float(special.stdtrit(nonzero - 1.0, (1.0 + level) / 2.0))
+    width = quantile * float(np.sqrt(max(var_log, 0.0)))
+    return float(np.exp(-width)), float(np.exp(width))

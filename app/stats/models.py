@@ -7,7 +7,7 @@ objects can be serialised as they are.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -20,10 +20,13 @@ RecommendationKind = Literal["ship", "keep_running", "no_difference", "not_enoug
 class ArmTotals:
     """cumulative counters of one arm.
 
-    binary: ``successes`` is the number of conversions among ``trials`` exposures (values above
-    ``trials`` are clipped, since exposures and conversions are counted independently).
+    binary: ``successes`` is the number of conversions among ``trials`` exposures.
     continuous: ``successes`` is the sum of rewards and ``sum_sq`` the sum of squared rewards.
     ``traffic_share`` is the bandit's current allocation, carried through to the result.
+    ``nonzero`` (continuous, optional) is how many rewards were not zero (the buyers among visitors):
+    with it, non-negative rewards get the zero-inflated interval of ``app.stats.continuous``.
+    impossible values (negative counts, more conversions than exposures) are accepted here and
+    flagged by ``analyze``, which then builds no verdict on them.
     """
 
     name: str
@@ -31,13 +34,12 @@ class ArmTotals:
     successes: float = 0.0
     sum_sq: float = 0.0
     traffic_share: float | None = None
+    nonzero: int | None = None
 
     def __post_init__(self) -> None:
         values = (self.trials, self.successes, self.sum_sq)
         if not all(math.isfinite(v) for v in values):
             raise ValueError(f"arm {self.name!r}: counters must be finite")
-        if self.trials < 0 or self.sum_sq < 0:
-            raise ValueError(f"arm {self.name!r}: trials and sum_sq must be non-negative")
         if self.traffic_share is not None and not 0.0 <= self.traffic_share <= 1.0:
             raise ValueError(f"arm {self.name!r}: traffic_share must be within [0, 1]")
 
@@ -52,7 +54,8 @@ class DecisionThresholds:
     - ``prob_best`` (0.95): a winner must be at least this likely to be the best arm.
     - ``max_expected_loss`` (0.005): a winner's expected loss must be at most 0.5% of the control's
       mean (0.025 points of conversion rate at a 5% baseline).
-    - ``min_trials_per_arm`` (100): no verdict before every arm has this many exposures.
+    - ``min_trials_per_arm`` (100): no verdict before the experiment has this many visitors per arm
+      on average (the total counts, so an arm the bandit starved does not block the verdict).
     - ``practical_difference`` (0.02): when choosing even the worst arm is expected to cost less
       than 2% of the control's mean, the arms are practically equivalent.
     """
@@ -77,9 +80,12 @@ class DecisionThresholds:
 class ArmResult:
     """posterior summary of one arm.
 
-    ``mean`` is the posterior mean and ``observed_mean`` the raw rate (successes / trials, 0 without
-    trials); ``ci_low``/``ci_high`` the equal-tailed 95% credible interval of the mean. ``lift`` is
-    mean / control mean - 1 with its 95% interval; ``expected_loss`` is E[max_j mu_j - mu_arm] in
+    ``mean`` is the posterior mean and ``observed_mean`` the estimate without prior: the period-
+    stratified mean of ``app.stats.strata`` (the raw rate successes / trials when the split never
+    changed; 0 without trials); ``ci_low``/``ci_high`` the equal-tailed 95% credible interval of the
+    mean. ``lift`` is observed_mean / control's observed_mean - 1 with its 95% interval, ``diff`` the
+    absolute difference to the control with its 95% interval (what to show when the control is
+    near zero, see ``ExperimentAnalysis.relative_lift``); ``expected_loss`` is E[max_j mu_j - mu_arm] in
     the metric's units. the control's own comparison fields (prob_beat_control, lift, lift
     interval) are 0. ``traffic_share`` is the caller's value, else the arm's share of exposures.
     """
@@ -98,6 +104,10 @@ class ArmResult:
     lift_ci_high: float
     expected_loss: float
     traffic_share: float
+    diff: float = 0.0
+    diff_ci_low: float = 0.0
+    diff_ci_high: float = 0.0
+    effective_trials: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +134,57 @@ class Recommendation:
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodCounters:
+    """per-period counters of shape (periods, n_arms): the allocation periods the analysis stratifies by.
+
+    rows are consecutive periods (hours, or buckets of hours); a conversion belongs to its
+    exposure's period. the arms' totals are the column sums.
+    """
+
+    trials: np.ndarray
+    successes: np.ndarray
+    sum_sq: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisWarning:
+    """something the reader must know: ``code`` is stable (``impossible_data``, ``drift``), ``message`` plain."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BanditValue:
+    """what the adaptive allocation gained so far over an even split of the same visitors.
+
+    ``gained`` = sum_i (n_i - N / k) mean_i with the stratified means (conversions, or reward units),
+    with its 95% interval; ``relative`` is gained over what the even split would have produced.
+    """
+
+    gained: float
+    low: float
+    high: float
+    relative: float
+
+
+@dataclass(frozen=True, slots=True)
 class ExperimentAnalysis:
-    """everything the results page shows; ``method`` says how prob_best/expected_loss were computed."""
+    """everything the results page shows; ``method`` says how prob_best/expected_loss were computed.
+
+    ``warnings`` lists impossible data (then the recommendation is not_enough_data and builds on
+    nothing) and drift between allocation and base rate; ``relative_lift`` is false when the
+    control's mean is too uncertain near zero for a relative lift to mean anything (show ``diff``).
+    """
 
     kind: Kind
     control: int
     arms: list[ArmResult]
     recommendation: Recommendation
     method: Literal["exact", "monte_carlo"] = "exact"
+    warnings: list[AnalysisWarning] = field(default_factory=list)
+    bandit_value: BanditValue | None = None
+    relative_lift: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,14 @@ from tests.e2e.dashboard_support import api_token, seed_hourly, sign_up
 pytestmark = pytest.mark.e2e
 
 
-def send_traffic(base_url: str, key: str, experiment_id: str, rates: dict[str, float], visitors: int) -> dict[str, int]:
+def send_traffic(
+    base_url: str, key: str, experiment_id: str, rates: dict[str, float], visitors: int, first: int = 0
+) -> dict[str, int]:
     """visitors through /api/v1/select, conversions through /api/v1/feedback, as a backend would."""
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(5 + first)
     served: dict[str, int] = {}
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as client:
-        for i in range(visitors):
+        for i in range(first, first + visitors):
             response = client.post("/api/v1/select", json={"experiment_id": experiment_id, "context": {"id": f"v{i}"}})
             assert response.status_code in (200, 201), response.text
             body = response.json()
@@ -87,12 +89,8 @@ def test_marketer_runs_an_experiment_to_a_winner(context: Any, levers: Levers, a
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(artifacts / "experiment-form-errors-phone.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
-    # thompson sampling starves a clearly losing arm: when the worker keeps up, control gets 10-20 of the 400
-    # visitors (beta_ts, 300 simulated runs: min 10, median 16), too few for the default thresholds. with these,
-    # 1,000 simulated runs all end in "ship", trained per event or in batches of 50
-    field.fill("5")
-    page.get_by_label("Probability to be best (%)").fill("90")
-    page.get_by_label("Acceptable expected loss (% of control)").fill("5")
+    # default thresholds: the starved control no longer blocks the verdict (issue 11)
+    field.fill("100")
     page.get_by_label("Element to click").fill("#checkout")
     page.get_by_role("button", name="Create experiment").click()
     expect(page).to_have_url(re.compile(r"/experiments/[0-9a-f-]{36}$"))
@@ -103,17 +101,25 @@ def test_marketer_runs_an_experiment_to_a_winner(context: Any, levers: Levers, a
     expect(page.locator("#status")).to_have_text("running")
     expect(page.locator("#results")).to_have_attribute("hx-get", f"/experiments/{experiment_id}/results")
 
-    served = send_traffic(levers.url, secret, experiment_id, {"Control": 0.04, "Green": 0.3}, visitors=400)
-    assert sum(served.values()) == 400
-
-    # the results poll themselves until the worker has trained on every event and the rule calls it
-    expect(page.locator('[data-field="total_exposures"]')).to_have_text("400", timeout=30_000)
+    # the results poll themselves until the worker has trained on every event and the rule calls it. the
+    # peeking-proof rule may want a few more visitors than 400 when the starved control got a conversion by
+    # chance ("about N more visitors"): send them in steps, as a live site would, until the verdict arrives
+    rates = {"Control": 0.04, "Green": 0.3}
     recommendation = page.locator("[data-recommendation]")
+    sent = 0
+    for step in (400, 100, 100, 100, 100, 200):
+        served = send_traffic(levers.url, secret, experiment_id, rates, visitors=step, first=sent)
+        sent += step
+        assert sum(served.values()) == step
+        expect(page.locator('[data-field="total_exposures"]')).to_have_text(f"{sent:,}", timeout=30_000)
+        expect(recommendation).not_to_have_attribute("data-recommendation", "none", timeout=30_000)
+        if recommendation.get_attribute("data-recommendation") == "ship":
+            break
     expect(recommendation).to_have_attribute("data-recommendation", "ship", timeout=30_000)
     expect(recommendation).to_contain_text("Ship Green")
     total = page.locator('tr[data-arm="Control"] [data-field="exposures"]').inner_text()
     total_green = page.locator('tr[data-arm="Green"] [data-field="exposures"]').inner_text()
-    assert int(total.replace(",", "")) + int(total_green.replace(",", "")) == 400
+    assert int(total.replace(",", "")) + int(total_green.replace(",", "")) == sent
     green = page.locator('tr[data-arm="Green"]')
     expect(green.locator('[data-field="prob_best"]')).to_contain_text(re.compile(r"(9\d\.\d|>99\.9)%"))
     expect(green.locator('[data-field="lift"]')).to_contain_text("+")
@@ -133,11 +139,11 @@ def test_marketer_runs_an_experiment_to_a_winner(context: Any, levers: Levers, a
         page.get_by_role("link", name="per-arm totals").click()
     rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
     assert [r["arm"] for r in rows] == ["Control", "Green"]
-    assert sum(int(r["exposures"]) for r in rows) == 400
+    assert sum(int(r["exposures"]) for r in rows) == sent
     assert float(rows[1]["prob_best"]) > 0.9
     hourly = page.request.get(f"{levers.url}/experiments/{experiment_id}/hourly.csv")
     assert hourly.ok and hourly.text().startswith("hour,arm_index,arm,exposures")
-    assert sum(int(r["exposures"]) for r in csv.DictReader(io.StringIO(hourly.text()))) == 400
+    assert sum(int(r["exposures"]) for r in csv.DictReader(io.StringIO(hourly.text()))) == sent
 
     page.get_by_label("Winner").select_option(label="Green")
     page.get_by_role("button", name="Declare winner").click()

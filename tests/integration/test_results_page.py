@@ -40,6 +40,9 @@ async def test_results_page_shows_the_analysis_and_a_recommendation(settings: Se
     assert "hx-get" not in html.split('id="results"')[1].split(">")[0]  # a draft does not poll
     for chart in ("density", "traffic", "prob_best", "rate"):
         assert f'data-chart="{chart}"' in html
+    assert 'href="/how-levers-decides"' in html
+    doc = await page.get("/how-levers-decides")
+    assert doc.status_code == 200 and "Looking every day is safe" in doc.text
 
     await tenant.client.put(
         f"/api/v1/experiments/{experiment['id']}", json={"status": "running"}, headers=tenant.headers

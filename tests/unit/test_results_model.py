@@ -19,7 +19,7 @@ from app.domain.results.model import (
     payload_summary,
 )
 from app.domain.results.services import safe_cell
-from app.stats import ArmTotals, DecisionThresholds, analyze
+from app.stats import ArmTotals, DecisionThresholds, PeriodCounters, analyze
 
 START = datetime(2026, 8, 1, tzinfo=UTC)
 
@@ -70,7 +70,8 @@ def test_the_model_carries_the_exact_analysis_and_the_current_allocation() -> No
         ArmTotals(f"arm{i}", int(exposures[:, i].sum()), float(conversions[:, i].sum()), traffic_share=s)
         for i, s in enumerate([0.1, 0.7, 0.2])
     ]
-    expected = analyze(totals, "binary", control=2)
+    # the page stratifies by its chart periods (here one per hour), so it passes them along
+    expected = analyze(totals, "binary", control=2, periods=PeriodCounters(exposures, conversions, conversions))
     assert [a.result for a in view.arms] == expected.arms
     assert view.recommendation == expected.recommendation
     assert [a.cells["traffic_share"] for a in view.arms] == ["10%", "70%", "20%"]

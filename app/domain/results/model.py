@@ -14,7 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from app.stats import ArmResult, ArmTotals, DecisionThresholds, Kind, Recommendation, analyze, density_curves
+from app.stats import (
+    AnalysisWarning,
+    ArmResult,
+    ArmTotals,
+    BanditValue,
+    DecisionThresholds,
+    Kind,
+    PeriodCounters,
+    Recommendation,
+    analyze,
+    density_curves,
+)
 from app.stats import time_series as stats_time_series
 from app.stats.decision import significant
 
@@ -94,6 +105,9 @@ class ResultsView:
     total_feedbacks: int
     updated_at: datetime | None
     method: str
+    warnings: list[AnalysisWarning] = field(default_factory=list)
+    bandit_value: BanditValue | None = None
+    bandit_value_text: str = ""
     charts: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
 
@@ -147,20 +161,46 @@ def payload_summary(payload: dict[str, Any]) -> str:
     return ", ".join(parts) or "leaves the page as it is"
 
 
-def _cells(r: ArmResult, kind: Kind, is_control: bool) -> dict[str, str]:
-    compare = not is_control
+def _cells(r: ArmResult, kind: Kind, is_control: bool, relative: bool) -> dict[str, str]:
+    compare = not is_control and r.trials > 0
+    seen = r.trials > 0
+    if relative or not compare:
+        lift = signed_pct(r.lift) if compare else "—"
+        lift_interval = f"{signed_pct(r.lift_ci_low)} to {signed_pct(r.lift_ci_high)}" if compare else ""
+    else:
+        # a relative lift over a control near zero means nothing (+16,538%): show the absolute difference
+        lift = signed_diff(r.diff, kind)
+        lift_interval = f"{signed_diff(r.diff_ci_low, kind)} to {signed_diff(r.diff_ci_high, kind)}"
     return {
-        "rate": metric_value(r.observed_mean, kind),
+        "rate": metric_value(r.observed_mean, kind) if seen else "—",
         "low": metric_value(r.ci_low, kind),
         "high": metric_value(r.ci_high, kind),
-        "interval": f"{metric_value(r.ci_low, kind)} {EN_DASH} {metric_value(r.ci_high, kind)}",
-        "prob_best": probability(r.prob_best),
+        "interval": f"{metric_value(r.ci_low, kind)} {EN_DASH} {metric_value(r.ci_high, kind)}"
+        if seen
+        else "no visitors yet",
+        "prob_best": probability(r.prob_best) if seen else "—",
         "prob_beat_control": probability(r.prob_beat_control) if compare else "—",
-        "lift": signed_pct(r.lift) if compare else "—",
-        "lift_interval": f"{signed_pct(r.lift_ci_low)} to {signed_pct(r.lift_ci_high)}" if compare else "",
-        "expected_loss": loss_value(r.expected_loss, kind),
+        "lift": lift,
+        "lift_interval": lift_interval,
+        "expected_loss": loss_value(r.expected_loss, kind) if seen else "—",
         "traffic_share": pct(r.traffic_share, 0) if r.traffic_share is not None else "—",
     }
+
+
+def signed_diff(value: float, kind: Kind) -> str:
+    return f"{value * 100:+.2f} pts" if kind == "binary" else f"{value:+,.3f}"
+
+
+def bandit_value_text(value: BanditValue | None, kind: Kind) -> str:
+    """the headline a marketer reports: what adapting the split gained over an even split so far."""
+    if value is None:
+        return ""
+    unit = "conversions" if kind == "binary" else "in total reward"
+    verb = "gained" if value.gained >= 0 else "lost"
+    return (
+        f"{abs(value.gained):,.0f} {unit} {verb} versus an even split so far "
+        f"(95% interval {value.low:+,.0f} to {value.high:+,.0f})"
+    )
 
 
 def _series_table(labels: list[str], names: list[str], values: np.ndarray, fmt: Any) -> dict[str, Any]:
@@ -213,7 +253,13 @@ def build_results(
         )
         for i in range(k)
     ]
-    analysis = analyze(totals, kind, control=control, thresholds=thresholds, prior=used_prior)
+    # the analysis compares arms within the chart's periods, so drift and a moving split don't fool it
+    periods = (
+        PeriodCounters(trials_matrix, counters.reward_sum, counters.reward_sum_sq)
+        if trials_matrix.shape[0] > 0 and trials_matrix.shape[1] == k
+        else None
+    )
+    analysis = analyze(totals, kind, control=control, thresholds=thresholds, prior=used_prior, periods=periods)
     arms = [
         ArmView(
             index=i,
@@ -224,7 +270,7 @@ def build_results(
             feedbacks=int(feedbacks[i]),
             result=r,
             shows=payload_summary(payloads[i]),
-            cells=_cells(r, kind, i == control),
+            cells=_cells(r, kind, i == control, analysis.relative_lift),
         )
         for i, r in enumerate(analysis.arms)
     ]
@@ -238,6 +284,9 @@ def build_results(
         total_feedbacks=int(feedbacks.sum()),
         updated_at=counters.updated_at,
         method=analysis.method,
+        warnings=analysis.warnings,
+        bandit_value=analysis.bandit_value,
+        bandit_value_text=bandit_value_text(analysis.bandit_value, kind),
     )
     _add_charts(view, names, totals, kind, used_prior, counters, trials_matrix)
     return view

@@ -30,7 +30,9 @@ def test_binary_series_matches_analyze_hour_by_hour() -> None:
             assert series.mean[hour, i] == pytest.approx(arm.mean, rel=1e-12)
             assert series.low[hour, i] == pytest.approx(arm.ci_low, rel=1e-9)
             assert series.high[hour, i] == pytest.approx(arm.ci_high, rel=1e-9)
-            assert series.prob_best[hour, i] == pytest.approx(arm.prob_best, abs=1e-5)
+            # an arm without visitors is left out of analyze's comparison; the charts mask those hours
+            if (cum_n[hour] > 0).all():
+                assert series.prob_best[hour, i] == pytest.approx(arm.prob_best, abs=1e-5)
     assert np.array_equal(series.cumulative_trials, cum_n)
 
 
