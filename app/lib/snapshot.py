@@ -104,6 +104,9 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     nonce: str = ""
     request_id: str = ""
     label: str = ""
+    # when the selection was issued (the token's time), 0 when unknown: statistics count every event in its
+    # exposure's period, so a conversion that arrives hours later still lands beside its exposure
+    issued: float = 0.0
 
 
 experiment_decoder = msgspec.json.Decoder(ExperimentConfig)

@@ -140,7 +140,14 @@ class DecisionService:
         # apart as holdout (labelled with its reason); paused and completed experiments record nothing
         if record and (reason == "policy" or holdout):
             await self.record_exposure(
-                runtime, arm_index, propensity, vector if not holdout else None, claims.n, request_id, claims.g
+                runtime,
+                arm_index,
+                propensity,
+                vector if not holdout else None,
+                claims.n,
+                request_id,
+                claims.g,
+                issued=float(claims.ts),
             )
             recorded = True
         SELECTIONS.labels(reason=reason).inc()
@@ -160,6 +167,7 @@ class DecisionService:
             nonce=claims.n,
             request_id=request_id,
             label=claims.g,
+            issued=float(claims.ts),
         )
 
     async def record_exposure(
@@ -171,6 +179,7 @@ class DecisionService:
         nonce: str,
         request_id: str,
         label: str = "",
+        issued: float = 0.0,
     ) -> None:
         conversion = runtime.config.reward_mode == "conversion"
         event = Event(
@@ -185,6 +194,7 @@ class DecisionService:
             nonce=nonce,
             request_id=request_id,
             label=label,
+            issued=issued,
         )
         try:
             await self.writer.exposure(event)
@@ -229,6 +239,7 @@ class DecisionService:
             nonce=claims.n,
             request_id=request_id,
             label=claims.g,
+            issued=float(claims.ts),
         )
         ttl = max(60, claims.x - int(time.time()) + 3600)
         try:

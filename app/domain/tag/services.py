@@ -242,6 +242,7 @@ class TagService:
             nonce=claims.n,
             request_id=request_id,
             label=claims.g,
+            issued=float(claims.ts),
         )
         token_key = writer.keys.dedup(f"{event.kind}:{claims.n}")
         eid_key = writer.keys.dedup(f"eid:{claims.e}:{entry.item.d}") if entry.item.d else token_key
