@@ -8,18 +8,20 @@ import time
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from arq.worker import create_worker
 from litestar import Litestar
 from redis.asyncio import Redis
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db.models import ArmStatsHourly, ArmStatsMinute
 from app.lib.events import EventWriter
 from app.lib.snapshot import Event
 from app.lib.tokens import SelectionTokens
 from app.settings import Settings
+from app.worker.housekeeping import prune_minutes
 from app.worker.settings import worker_settings
 from tests.integration.conftest import Tenant
 from tests.integration.pages_support import PageSession
@@ -116,3 +118,27 @@ async def test_events_without_an_issue_time_count_when_they_arrived(
     found = {(r.hour, r.exposures, r.feedbacks) for r in await rows(settings, ArmStatsHourly, eid)}
     hour = lambda ts: datetime.fromtimestamp(ts - ts % 3600, tz=UTC)  # noqa: E731
     assert found == {(hour(now - 7200), 1, 0), (hour(now), 0, 1)}
+
+
+async def test_housekeeping_drops_minute_rows_after_two_days(settings: Settings, tenant: Tenant) -> None:
+    experiment = await tenant.experiment(reward_mode="conversion")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    engine = create_async_engine(settings.async_database_url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as session, session.begin():
+        for minute in (now - timedelta(days=2, minutes=1), now - timedelta(days=1, hours=23)):
+            session.add(
+                ArmStatsMinute(
+                    experiment_id=UUID(experiment["id"]),
+                    arm_index=0,
+                    minute=minute,
+                    exposures=1,
+                    feedbacks=0,
+                    reward_sum=0.0,
+                    reward_sum_sq=0.0,
+                )
+            )
+    assert await prune_minutes(sessions, now) >= 1
+    await engine.dispose()
+    kept = await rows(settings, ArmStatsMinute, experiment["id"])
+    assert [r.minute for r in kept] == [now - timedelta(days=1, hours=23)]
