@@ -17,13 +17,21 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import ArmStatsHourly, ArmStatsMinute, Experiment, HoldoutStatsHourly, StreamCheckpoint
+from app.db.models import (
+    ArmStatsHourly,
+    ArmStatsMinute,
+    Experiment,
+    GuardrailStatsHourly,
+    HoldoutStatsHourly,
+    StreamCheckpoint,
+)
 from app.lib.snapshot import Event, ExperimentConfig
 from app.worker.streams import Entry, id_after
 
 # exposures and feedbacks of traffic served outside the bandit (app.lib.snapshot.Event)
 HOLDOUT_KINDS = frozenset({"hx", "hf"})
 EXPOSURE_KINDS = frozenset({"x", "hx"})
+GUARDRAIL_KIND = "g"
 COUNTERS = ("exposures", "feedbacks", "reward_sum", "reward_sum_sq")
 
 Row = list[float]
@@ -63,12 +71,16 @@ class Tally:
     hourly: defaultdict[tuple[str, int, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     minutes: defaultdict[tuple[str, int, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     holdout: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
+    guardrails: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     counted: int = 0
 
     def add(self, event: Event) -> None:
         at = exposed_at(event)
         hour = period_start(at, 3600)
-        if event.kind in HOLDOUT_KINDS:
+        if event.kind == GUARDRAIL_KIND:
+            # a conversion on a guardrail goal: its visitors are the arm's exposures, counted above
+            _bump(self.guardrails[(event.experiment, event.arm, event.label[:200], hour)], event)
+        elif event.kind in HOLDOUT_KINDS:
             # served outside the bandit: counted apart, never in the arms' results
             _bump(self.holdout[(event.experiment, event.arm, event.label[:80] or "default", hour)], event)
         else:
@@ -154,6 +166,11 @@ async def count(
             session,
             _table(HoldoutStatsHourly),
             _counter_rows(totals.holdout, ("experiment_id", "arm_index", "reason", "hour")),
+        )
+        await add_counters(
+            session,
+            _table(GuardrailStatsHourly),
+            _counter_rows(totals.guardrails, ("experiment_id", "arm_index", "goal", "hour")),
         )
         await session.execute(
             text("update stream_checkpoints set last_id = :id where stream = :s"), {"id": fresh[-1].id, "s": stream}

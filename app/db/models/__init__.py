@@ -4,6 +4,7 @@ from app.db.models.accounts import ApiKey, Membership, Organization, Role, User
 from app.db.models.base import Base
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
 from app.db.models.gates import FeatureGate, HoldoutStatsHourly
+from app.db.models.guardrails import AuditEntry, GuardrailStatsHourly
 from app.db.models.sites import Site
 from app.db.models.statistics import ArmStatsHourly, ArmStatsMinute, PolicySnapshot, StreamCheckpoint
 from app.db.models.team import Invitation
@@ -13,10 +14,12 @@ __all__ = [
     "Arm",
     "ArmStatsHourly",
     "ArmStatsMinute",
+    "AuditEntry",
     "Base",
     "Experiment",
     "ExperimentStatus",
     "FeatureGate",
+    "GuardrailStatsHourly",
     "HoldoutStatsHourly",
     "Invitation",
     "Membership",

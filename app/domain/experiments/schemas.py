@@ -33,6 +33,24 @@ class Decision(msgspec.Struct, forbid_unknown_fields=True):
     prior_beta: PriorCount = 1.0
 
 
+class Guardrail(msgspec.Struct, forbid_unknown_fields=True):
+    """a goal that must not get worse: an arm likely worse than the control by more than ``tolerance`` (a
+    fraction of the control's rate) is paused; conversions on it arrive as feedback with ``goal`` set."""
+
+    goal: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    better: Literal["higher", "lower"] = "higher"
+    tolerance: Fraction = 0.0
+
+
+Guardrails = Annotated[list[Guardrail], msgspec.Meta(max_length=10)]
+
+
+class PausedArm(msgspec.Struct):
+    index: int
+    reason: str
+    at: str
+
+
 class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     pool_id: UUID
@@ -49,6 +67,10 @@ class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     goal: dict[str, Any] = {}
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
     decision: Decision | None = None
+    guardrails: Guardrails = []
+    # automatic decisions: ship the winner when the results' rule says ship; pause an arm that is clearly worse
+    auto_ship: bool = False
+    auto_drop: bool = False
 
 
 class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,6 +87,9 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     attribution_window_seconds: Window | msgspec.UnsetType = msgspec.UNSET
     goal: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     decision: Decision | msgspec.UnsetType = msgspec.UNSET
+    guardrails: Guardrails | msgspec.UnsetType = msgspec.UNSET
+    auto_ship: bool | msgspec.UnsetType = msgspec.UNSET
+    auto_drop: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class Experiment(msgspec.Struct):
@@ -86,6 +111,10 @@ class Experiment(msgspec.Struct):
     decision: Decision
     created_at: datetime
     updated_at: datetime
+    guardrails: list[Guardrail] = []
+    auto_ship: bool = False
+    auto_drop: bool = False
+    paused_arms: list[PausedArm] = []
 
 
 class ArmStats(msgspec.Struct):

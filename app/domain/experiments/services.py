@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
 from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
-from app.domain.experiments.schemas import ArmStats, Decision, ExperimentCreate, ExperimentStats, ExperimentUpdate
+from app.domain.experiments.schemas import (
+    ArmStats,
+    Decision,
+    ExperimentCreate,
+    ExperimentStats,
+    ExperimentUpdate,
+    Guardrail,
+    PausedArm,
+)
 from app.domain.experiments.schemas import Experiment as ExperimentOut
 from app.domain.gates.services import holdout_stats
 from app.domain.tag.goals import validate_goal
@@ -54,7 +62,23 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         decision=decision_of(e),
         created_at=e.created_at,
         updated_at=e.updated_at,
+        guardrails=[msgspec.convert(g, Guardrail) for g in e.guardrails or []],
+        auto_ship=e.auto_ship,
+        auto_drop=e.auto_drop,
+        paused_arms=[msgspec.convert(p, PausedArm) for p in e.paused_arms or []],
     )
+
+
+def stored_guardrails(guardrails: list[Guardrail], goal: dict[str, Any]) -> list[dict[str, Any]]:
+    """the guardrails as stored; a goal named twice, or the experiment's own goal, is refused."""
+    seen: set[str] = set()
+    for i, guardrail in enumerate(guardrails):
+        if guardrail.goal in seen or guardrail.goal == (goal or {}).get("value"):
+            raise InvalidInputError(
+                "a guardrail names a goal once, and not the experiment's own goal", field=f"guardrails[{i}].goal"
+            )
+        seen.add(guardrail.goal)
+    return [msgspec.to_builtins(g) for g in guardrails]
 
 
 def decision_of(e: Experiment) -> Decision:
@@ -134,6 +158,10 @@ class ExperimentService:
             control_index=data.control_index,
             attribution_window_seconds=data.attribution_window_seconds,
             goal=data.goal,
+            guardrails=stored_guardrails(data.guardrails, data.goal),
+            auto_ship=data.auto_ship,
+            auto_drop=data.auto_drop,
+            paused_arms=[],
             seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
         )
         apply_decision(experiment, data.decision or Decision())
@@ -168,6 +196,9 @@ class ExperimentService:
             )
         if "goal" in changes:
             validate_goal(changes["goal"])
+        if "guardrails" in changes or "goal" in changes:
+            current = changes.get("guardrails", [msgspec.convert(g, Guardrail) for g in experiment.guardrails or []])
+            changes["guardrails"] = stored_guardrails(current, changes.get("goal", experiment.goal))
         if "reward_mode" in changes:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:
