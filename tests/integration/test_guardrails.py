@@ -169,3 +169,25 @@ async def test_auto_ship_and_auto_drop(settings: Settings, tenant: Tenant, redis
     page = await PageSession(tenant.client).login(tenant.email)
     html = (await page.get(f"/experiments/{ship['id']}")).text
     assert 'data-action="ship"' in html and "Shipped" in html
+
+
+async def test_arms_are_paused_and_resumed_by_hand(
+    tenant: Tenant, redis: Redis, app: Litestar, settings: Settings
+) -> None:
+    experiment = await tenant.experiment(arms=3)
+    eid = experiment["id"]
+    put = lambda body: tenant.client.put(f"/api/v1/experiments/{eid}", json=body, headers=tenant.headers)  # noqa: E731
+    control = await put({"paused_arms": [0]})
+    assert control.status_code == 422 and control.json()["errors"][0]["field"] == "paused_arms[0]"
+    assert (await put({"paused_arms": [5]})).json()["errors"][0]["field"] == "paused_arms[0]"
+    paused = (await put({"paused_arms": [2]})).json()
+    assert paused["paused_arms"][0]["index"] == 2 and paused["paused_arms"][0]["reason"] == "paused by hand"
+    config = experiment_decoder.decode(await redis.hget(app.state.redis_keys.experiments, eid))
+    assert config.paused_arms == [2]
+    resumed = (await put({"paused_arms": []})).json()
+    assert resumed["paused_arms"] == []
+    config = experiment_decoder.decode(await redis.hget(app.state.redis_keys.experiments, eid))
+    assert config.paused_arms == []
+    entries = sorted(await audit(settings, eid), key=lambda e: e.created_at)
+    assert [(e.action, e.arm_index) for e in entries] == [("manual_pause", 2), ("resume", 2)]
+    assert all(e.actor.startswith("user:") for e in entries)

@@ -90,6 +90,10 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     guardrails: Guardrails | msgspec.UnsetType = msgspec.UNSET
     auto_ship: bool | msgspec.UnsetType = msgspec.UNSET
     auto_drop: bool | msgspec.UnsetType = msgspec.UNSET
+    # the arms to keep out of allocation: leave one out to resume it, add one to pause it by hand
+    paused_arms: (
+        Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(max_length=100)] | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class Experiment(msgspec.Struct):

@@ -26,6 +26,7 @@ from app.domain.experiments.schemas import (
 )
 from app.domain.experiments.schemas import Experiment as ExperimentOut
 from app.domain.gates.services import holdout_stats
+from app.domain.guardrails.editing import set_paused_arms, stored_guardrails
 from app.domain.tag.goals import validate_goal
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
@@ -67,18 +68,6 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         auto_drop=e.auto_drop,
         paused_arms=[msgspec.convert(p, PausedArm) for p in e.paused_arms or []],
     )
-
-
-def stored_guardrails(guardrails: list[Guardrail], goal: dict[str, Any]) -> list[dict[str, Any]]:
-    """the guardrails as stored; a goal named twice, or the experiment's own goal, is refused."""
-    seen: set[str] = set()
-    for i, guardrail in enumerate(guardrails):
-        if guardrail.goal in seen or guardrail.goal == (goal or {}).get("value"):
-            raise InvalidInputError(
-                "a guardrail names a goal once, and not the experiment's own goal", field=f"guardrails[{i}].goal"
-            )
-        seen.add(guardrail.goal)
-    return [msgspec.to_builtins(g) for g in guardrails]
 
 
 def decision_of(e: Experiment) -> Decision:
@@ -199,6 +188,8 @@ class ExperimentService:
         if "guardrails" in changes or "goal" in changes:
             current = changes.get("guardrails", [msgspec.convert(g, Guardrail) for g in experiment.guardrails or []])
             changes["guardrails"] = stored_guardrails(current, changes.get("goal", experiment.goal))
+        if "paused_arms" in changes:
+            self.session.add_all(set_paused_arms(experiment, changes.pop("paused_arms"), principal))
         if "reward_mode" in changes:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ArmStatsHourly, AuditEntry, Experiment, ExperimentStatus, GuardrailStatsHourly
+from app.domain.guardrails.editing import audit_entry
 from app.domain.results.model import ResultsView
 from app.domain.results.services import ResultsService
 from app.stats.guardrail import GoalTotals, harmed
@@ -131,15 +132,9 @@ class DecisionEngine:
     def _entry(
         experiment: Experiment, arm: int | None, action: str, reason: str, details: dict[str, Any]
     ) -> AuditEntry:
-        return AuditEntry(
-            organization_id=experiment.organization_id,
-            experiment_id=experiment.id,
-            action=action,
-            arm_index=arm,
-            actor="automatic",
-            reason=reason,
-            details=details,
-        )
+        entry = audit_entry(experiment, arm, action, reason, "automatic")
+        entry.details = details
+        return entry
 
 
 async def audit_trail(session: AsyncSession, experiment: Experiment, limit: int = 50) -> list[AuditEntry]:
