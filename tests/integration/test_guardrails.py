@@ -20,6 +20,7 @@ from app.settings import Settings
 from app.worker.decide import review_all
 from tests.integration.conftest import Tenant
 from tests.integration.pages_support import PageSession, seed_rows
+from tests.integration.test_tag_api import make_shop
 from tests.integration.test_worker_attribution import run_worker
 
 
@@ -191,3 +192,23 @@ async def test_arms_are_paused_and_resumed_by_hand(
     entries = sorted(await audit(settings, eid), key=lambda e: e.created_at)
     assert [(e.action, e.arm_index) for e in entries] == [("manual_pause", 2), ("resume", 2)]
     assert all(e.actor.startswith("user:") for e in entries)
+
+
+async def test_a_returning_visitor_leaves_a_paused_arm(tenant: Tenant, app: Litestar) -> None:
+    shop = await make_shop(tenant)
+    eid = shop.experiment["id"]
+    held = None
+    for i in range(200):
+        decision = (await shop.decide({"v": f"v{i}", "x": ["hero"]})).json()["d"][0]
+        if decision["a"] == 1:
+            held = decision
+            break
+    assert held is not None, "thompson sampling serves arm 1 to about half the visitors"
+    await tenant.client.put(f"/api/v1/experiments/{eid}", json={"paused_arms": [1]}, headers=tenant.headers)
+    for _ in range(100):
+        runtime = app.state.hot_cache.experiments.get(eid)
+        if runtime is not None and runtime.config.paused_arms == [1]:
+            break
+        await asyncio.sleep(0.05)
+    again = (await shop.decide({"v": "returning", "x": ["hero"], "s": {"hero": held["t"]}})).json()["d"][0]
+    assert again["a"] == 0 and again["t"] != held["t"]

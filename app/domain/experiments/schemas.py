@@ -39,7 +39,7 @@ class Guardrail(msgspec.Struct, forbid_unknown_fields=True):
 
     goal: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     better: Literal["higher", "lower"] = "higher"
-    tolerance: Fraction = 0.0
+    tolerance: Fraction = 0.05
 
 
 Guardrails = Annotated[list[Guardrail], msgspec.Meta(max_length=10)]

@@ -86,7 +86,8 @@ class DecisionEngine:
             if arm == control or arm in paused_indices(experiment):
                 continue
             for guardrail in experiment.guardrails:
-                goal, better, tolerance = guardrail["goal"], guardrail.get("better", "higher"), guardrail["tolerance"]
+                goal, better = guardrail["goal"], guardrail.get("better", "higher")
+                tolerance = float(guardrail.get("tolerance", 0.05))
                 c = goals.get((control, goal), GoalTotals(visitors.get(control, 0), 0.0, 0.0))
                 t = goals.get((arm, goal), GoalTotals(visitors.get(arm, 0), 0.0, 0.0))
                 stop, p = harmed(c, t, better, float(tolerance))

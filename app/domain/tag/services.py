@@ -158,8 +158,8 @@ class TagService:
         )
         arm, token, reason, expires = decision.arm.index, decision.token, decision.reason, decision.claims.x
         sticky = self._sticky(site, runtime, body.s.get(config.key)) if reason == "policy" else None
-        if sticky is not None:
-            # a returning visitor keeps the arm (and the trial) of the token it still holds
+        if sticky is not None and sticky.a not in config.paused_arms:
+            # a returning visitor keeps the arm (and the trial) of the token it still holds, unless it was paused
             arm, token, expires = sticky.a, body.s[config.key], sticky.x
         # paused and completed experiments serve without counting; gate-served traffic is counted apart
         counted = reason == "policy" or (is_holdout(reason) and reason != "forced")
