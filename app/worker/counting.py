@@ -78,7 +78,7 @@ class Tally:
         at = exposed_at(event)
         hour = period_start(at, 3600)
         if event.kind == GUARDRAIL_KIND:
-            # a conversion on a guardrail goal: its visitors are the arm's exposures, counted above
+            # a conversion on a guardrail goal: its visitors are the arm's exposures, counted with the arm
             _bump(self.guardrails[(event.experiment, event.arm, event.label[:200], hour)], event)
         elif event.kind in HOLDOUT_KINDS:
             # served outside the bandit: counted apart, never in the arms' results
