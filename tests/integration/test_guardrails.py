@@ -61,6 +61,11 @@ async def audit(settings: Settings, experiment_id: str) -> list[AuditEntry]:
     return found
 
 
+async def test_another_tenants_audit_is_404(tenant: Tenant, other_tenant: Tenant) -> None:
+    experiment = await tenant.experiment()
+    assert (await other_tenant.get(f"/api/v1/experiments/{experiment['id']}/audit")).status_code == 404
+
+
 async def test_guardrails_are_validated(tenant: Tenant) -> None:
     pool = (await tenant.pool(2))["id"]
     body: dict[str, Any] = {"name": "g", "pool_id": pool, "protocol": "beta_ts"}
@@ -192,6 +197,8 @@ async def test_arms_are_paused_and_resumed_by_hand(
     entries = sorted(await audit(settings, eid), key=lambda e: e.created_at)
     assert [(e.action, e.arm_index) for e in entries] == [("manual_pause", 2), ("resume", 2)]
     assert all(e.actor.startswith("user:") for e in entries)
+    listed = (await tenant.get(f"/api/v1/experiments/{eid}/audit", 200)).json()
+    assert [(r["action"], r["arm_index"]) for r in listed] == [("resume", 2), ("manual_pause", 2)]  # newest first
 
 
 async def test_a_returning_visitor_leaves_a_paused_arm(tenant: Tenant, app: Litestar) -> None:

@@ -51,6 +51,18 @@ class PausedArm(msgspec.Struct):
     at: str
 
 
+class AuditRecord(msgspec.Struct):
+    """one decision on an experiment: guardrail_pause, drop, ship, manual_pause or resume."""
+
+    id: UUID
+    action: str
+    arm_index: int | None
+    actor: str
+    reason: str
+    details: dict[str, Any]
+    created_at: datetime
+
+
 class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     pool_id: UUID

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from app.db.models import AuditEntry, Experiment
-from app.domain.experiments.schemas import Guardrail
+from app.domain.experiments.schemas import AuditRecord, Guardrail
 from app.lib.auth import Principal
 from app.lib.errors import InvalidInputError
 
@@ -58,3 +58,15 @@ def stored_guardrails(guardrails: list[Guardrail], goal: dict[str, Any]) -> list
             )
         seen.add(guardrail.goal)
     return [msgspec.to_builtins(g) for g in guardrails]
+
+
+def audit_out(entry: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        id=entry.id,
+        action=entry.action,
+        arm_index=entry.arm_index,
+        actor=entry.actor,
+        reason=entry.reason,
+        details=dict(entry.details or {}),
+        created_at=entry.created_at,
+    )
