@@ -29,6 +29,7 @@ format: install
 bench: install
 	$(UV) run python bench/bandits.py
 	$(UV) run python bench/analytics.py
+	$(UV) run python bench/guardrails.py
 
 clean-data:
 	rm -rf .levers
