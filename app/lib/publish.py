@@ -53,6 +53,8 @@ def experiment_config(experiment: Experiment) -> ExperimentConfig:
         ],
         goal=dict(experiment.goal or {}),
         exploration_floor=experiment.exploration_floor,
+        guardrails=[str(g["goal"]) for g in experiment.guardrails or [] if isinstance(g, dict) and "goal" in g],
+        paused_arms=sorted({int(p["index"]) for p in experiment.paused_arms or [] if isinstance(p, dict)}),
     )
 
 

@@ -33,6 +33,10 @@ class ExperimentConfig(msgspec.Struct, frozen=True):
     arms: list[ArmConfig]
     goal: dict[str, Any] = {}
     exploration_floor: float = 0.05
+    # guardrail goal names: feedback under one of them is counted for the guardrail, never trains the bandit
+    guardrails: list[str] = []
+    # arms a guardrail or an automatic decision took out of allocation (app.domain.guardrails)
+    paused_arms: list[int] = []
 
 
 class RuleConditionConfig(msgspec.Struct, frozen=True):
@@ -87,7 +91,8 @@ class ApiKeyConfig(msgspec.Struct, frozen=True):
 class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     """one entry of an event stream.
 
-    kind "x" is an exposure, "f" a feedback. trials says whether the event opens a new trial (1) or adds
+    kind "x" is an exposure, "f" a feedback, "g" a conversion on a guardrail goal (named in `label`). trials
+    says whether the event opens a new trial (1) or adds
     its reward to a trial already counted (0: a conversion after its exposure). "hx" and "hf" are the same for
     traffic served outside the bandit (gate rules, rollout, default, forced): they never train it and are
     counted apart as holdout traffic, under `label` (the select reason).
@@ -105,6 +110,9 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     nonce: str = ""
     request_id: str = ""
     label: str = ""
+    # when the selection was issued (the token's time), 0 when unknown: statistics count every event in its
+    # exposure's period, so a conversion that arrives hours later still lands beside its exposure
+    issued: float = 0.0
 
 
 experiment_decoder = msgspec.json.Decoder(ExperimentConfig)

@@ -1,6 +1,7 @@
 """the worker's periodic tidying: what would otherwise grow without bound in postgres.
 
-policy snapshots are written about once a minute per training experiment (training._maybe_snapshot) and only
+minute statistics feed the first hours' charts only, so they are kept two days. policy snapshots are written
+about once a minute per training experiment (training._maybe_snapshot) and only
 the newest is ever read (to resume when redis lost the params), so each experiment keeps its latest few.
 
 the hot path notes in redis when a site's tag last ran and when an api key was last used; housekeeping copies
@@ -11,7 +12,7 @@ writing.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -21,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import CursorResult, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import ApiKey, PolicySnapshot, Site
+from app.db.models import ApiKey, ArmStatsMinute, PolicySnapshot, Site
 from app.domain.sites.services import seen_decoder
 from app.lib.auth import api_key_uses
 from app.lib.keys import RedisKeys
@@ -31,6 +32,19 @@ log = structlog.get_logger(__name__)
 
 # a day of hourly restore points is far more than a resume needs; older ones are history nobody reads
 KEEP_SNAPSHOTS = 24
+# the charts read minute rows only while an experiment is under six hours old (app.domain.results.periods);
+# two days leave room for late conversions, which are counted in their exposure's minute
+MINUTE_ROWS_KEPT = timedelta(days=2)
+
+
+async def prune_minutes(sessions: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
+    cutoff = (now or datetime.now(UTC)) - MINUTE_ROWS_KEPT
+    async with sessions() as session, session.begin():
+        result = await session.execute(delete(ArmStatsMinute).where(ArmStatsMinute.minute < cutoff))
+    removed = result.rowcount if isinstance(result, CursorResult) else 0
+    if removed:
+        log.info("minute statistics pruned", rows=removed)
+    return removed
 
 
 async def prune_snapshots(sessions: async_sessionmaker[AsyncSession], keep: int = KEEP_SNAPSHOTS) -> int:
@@ -111,6 +125,7 @@ async def housekeeping(ctx: dict[str, Any]) -> int:
         await persist_sightings(ctx["levers_redis"], ctx["redis_keys"], ctx["sessions"])
     except (RedisError, OSError) as exc:
         log.warning("sightings could not be read from redis; next time", error=str(exc))
+    await prune_minutes(ctx["sessions"])
     pruned = await prune_snapshots(ctx["sessions"])
     if pruned:
         log.info("pruned policy snapshots", pruned=pruned, kept_per_experiment=KEEP_SNAPSHOTS)

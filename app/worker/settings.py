@@ -16,6 +16,7 @@ from app.lib.migrations import wait_for_schema
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
+from app.worker.decide import decide
 from app.worker.drain import Drainer
 from app.worker.housekeeping import housekeeping
 
@@ -39,7 +40,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     with contextlib.suppress(RedisError, OSError):
         await metrics.publish()
     ctx.update(
-        engine=engine, sessions=sessions, redis_keys=keys, levers_redis=redis, drainer=drainer, worker_metrics=metrics
+        engine=engine,
+        sessions=sessions,
+        redis_keys=keys,
+        publisher=Publisher(redis, keys),
+        levers_redis=redis,
+        drainer=drainer,
+        worker_metrics=metrics,
     )
 
 
@@ -68,6 +75,7 @@ def worker_settings(given: Settings | None = None) -> type:
         functions: list[Any] = []
         cron_jobs = [
             cron(drain, second=None, unique=False, run_at_startup=True, timeout=60, keep_result=0),
+            cron(decide, second=15, timeout=300, keep_result=0),
             cron(housekeeping, minute=set(range(0, 60, 10)), second=30, unique=True, timeout=300, keep_result=0),
         ]
         on_startup = startup

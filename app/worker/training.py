@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
@@ -20,21 +19,20 @@ import numpy as np
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Experiment, PolicySnapshot, StreamCheckpoint
+from app.db.models import Experiment, PolicySnapshot
 from app.lib.hotcache import initial_state
 from app.lib.keys import RedisKeys
 from app.lib.redis import reply
 from app.lib.snapshot import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
+from app.worker.counting import count
 from app.worker.streams import Entry, id_after
 
 log = structlog.get_logger(__name__)
 SNAPSHOT_EVERY_SECONDS = 60.0
-# exposures and feedbacks of traffic served outside the bandit (app.lib.snapshot.Event)
-HOLDOUT_KINDS = frozenset({"hx", "hf"})
 
 
 @dataclass
@@ -155,102 +153,6 @@ async def _maybe_snapshot(sessions: async_sessionmaker[AsyncSession], experiment
                     experiment_id=UUID(experiment_id), last_id=record.last_id, events=record.events, state=record.state
                 )
             )
-
-
-def _hour(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts - ts % 3600, tz=UTC)
-
-
-async def count(
-    sessions: async_sessionmaker[AsyncSession], stream: str, entries: list[Entry], configs: dict[str, ExperimentConfig]
-) -> int:
-    """adds the entries after the shard's checkpoint to the hourly statistics, with the checkpoint, atomically."""
-    async with sessions() as session, session.begin():
-        await session.execute(
-            text("insert into stream_checkpoints (stream, last_id) values (:s, '0-0') on conflict do nothing"),
-            {"s": stream},
-        )
-        checkpoint = await session.scalar(
-            select(StreamCheckpoint.last_id).where(StreamCheckpoint.stream == stream).with_for_update()
-        )
-        fresh = [e for e in entries if id_after(e.id, checkpoint)]
-        if not fresh:
-            return 0
-        ids = {e.event.experiment for e in fresh if e.event is not None and e.event.experiment in configs}
-        existing = (
-            set(
-                str(x)
-                for x in await session.scalars(
-                    select(Experiment.id).where(Experiment.id.in_([UUID(i) for i in ids])).with_for_update(read=True)
-                )
-            )
-            if ids
-            else set()
-        )
-        totals: dict[tuple[str, int, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
-        holdout: dict[tuple[str, int, str, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
-        counted = 0
-        for entry in fresh:
-            ev = entry.event
-            if ev is None or ev.experiment not in existing or configs[ev.experiment].status == "completed":
-                continue
-            if ev.kind in HOLDOUT_KINDS:
-                # served outside the bandit: counted apart, never in the arms' results
-                row = holdout[(ev.experiment, ev.arm, ev.label[:80] or "default", _hour(ev.ts))]
-                if ev.kind == "hx":
-                    row[0] += 1
-                else:
-                    row[1] += 1
-                    row[2] += ev.reward
-                    row[3] += ev.reward * ev.reward
-                counted += 1
-                continue
-            row = totals[(ev.experiment, ev.arm, _hour(ev.ts))]
-            if ev.kind == "x":
-                row[0] += 1
-            else:
-                row[1] += 1
-                row[2] += ev.reward
-                row[3] += ev.reward * ev.reward
-            counted += 1
-        if totals:
-            await session.execute(
-                text(
-                    "insert into arm_stats_hourly (experiment_id, arm_index, hour, exposures, feedbacks, reward_sum,"
-                    " reward_sum_sq, updated_at) values (:e, :a, :h, :x, :f, :s, :q, now())"
-                    " on conflict (experiment_id, arm_index, hour) do update set"
-                    " exposures = arm_stats_hourly.exposures + excluded.exposures,"
-                    " feedbacks = arm_stats_hourly.feedbacks + excluded.feedbacks,"
-                    " reward_sum = arm_stats_hourly.reward_sum + excluded.reward_sum,"
-                    " reward_sum_sq = arm_stats_hourly.reward_sum_sq + excluded.reward_sum_sq,"
-                    " updated_at = now()"
-                ),
-                [
-                    {"e": UUID(e), "a": a, "h": h, "x": int(v[0]), "f": int(v[1]), "s": v[2], "q": v[3]}
-                    for (e, a, h), v in totals.items()
-                ],
-            )
-        if holdout:
-            await session.execute(
-                text(
-                    "insert into holdout_stats_hourly (experiment_id, arm_index, reason, hour, exposures, feedbacks,"
-                    " reward_sum, reward_sum_sq, updated_at) values (:e, :a, :r, :h, :x, :f, :s, :q, now())"
-                    " on conflict (experiment_id, arm_index, reason, hour) do update set"
-                    " exposures = holdout_stats_hourly.exposures + excluded.exposures,"
-                    " feedbacks = holdout_stats_hourly.feedbacks + excluded.feedbacks,"
-                    " reward_sum = holdout_stats_hourly.reward_sum + excluded.reward_sum,"
-                    " reward_sum_sq = holdout_stats_hourly.reward_sum_sq + excluded.reward_sum_sq,"
-                    " updated_at = now()"
-                ),
-                [
-                    {"e": UUID(e), "a": a, "r": r, "h": h, "x": int(v[0]), "f": int(v[1]), "s": v[2], "q": v[3]}
-                    for (e, a, r, h), v in holdout.items()
-                ],
-            )
-        await session.execute(
-            text("update stream_checkpoints set last_id = :id where stream = :s"), {"id": fresh[-1].id, "s": stream}
-        )
-        return counted
 
 
 async def process(

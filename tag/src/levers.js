@@ -221,7 +221,7 @@
     if (!dec.t || dec.bad || view.seen[dec.x] || (el && !(el.isConnected && el.getClientRects().length))) return;
     view.seen[dec.x] = 1;
     if (!counting()) return;
-    live[dec.x] = { t: dec.t, g: dec.g || {}, x: now() + dec.e * 1000 };
+    live[dec.x] = { t: dec.t, g: dec.g || {}, r: dec.gr || [], x: now() + dec.e * 1000 };
     saveLive();
     log("exposure", dec.x, dec.n);
     queue({ k: "x", t: dec.t, k2: dec.x });
@@ -311,7 +311,8 @@
     var hits = [];
     for (var k in live) {
       var g = live[k].g;
-      if (own(live, k) && (g.type ? g.type !== "url" && g.value === name && (from === "api" || from === g.type) : from !== "event")) hits.push(k);
+      // its goal, or one of its guardrail goals (any source)
+      if (own(live, k) && ((g.type ? g.type !== "url" && g.value === name && (from === "api" || from === g.type) : from !== "event") || (live[k].r || []).indexOf(name) >= 0)) hits.push(k);
     }
     // an id counts once: only a conversion that was actually sent uses it up
     if (!hits.length || (o.eid != null && eids[o.eid])) return log("no conversion for", name, o.eid || "");

@@ -155,6 +155,9 @@ class Recorded:
     def converted(self, token: str) -> bool:
         return bool(self.redis.exists(f"{self.prefix}fb:f:{claims(token)['n']}"))
 
+    def guardrail(self, token: str, goal: str) -> bool:
+        return bool(self.redis.exists(f"{self.prefix}fb:g:{goal}:{claims(token)['n']}"))
+
     def close(self) -> None:
         self.redis.close()
 

@@ -155,6 +155,27 @@ def test_convert_api_with_eid_counts_once(
     assert recorded.converted(traffic.decision("hero")["t"])
 
 
+def test_guardrail_goals_are_sent_and_recorded_apart(
+    context: Any, org: Org, fixture_site: FixtureSite, recorded: Recorded
+) -> None:
+    # the bandit's goal is the signup click; purchases must not get worse
+    guardrails = [{"goal": "purchase"}]
+    org.experiment("hero", VARIANTS, goal={"type": "click", "value": "signup"}, guardrails=guardrails)
+    install(context, org.snippet)
+    page = context.new_page()
+    traffic = Traffic(page)
+    page.goto(f"{fixture_site.origin}/shop.html")
+    poll(lambda: len(traffic.sent("x")) == 1 and len(traffic.answers) >= 1, page)
+    token = traffic.decision("hero")["t"]
+    assert traffic.decision("hero")["gr"] == ["purchase"]
+
+    page.locator("#purchase").click()  # dataLayer.push({event: "purchase", ecommerce: {value: 42, ...}})
+    poll(lambda: len(traffic.sent("c")) == 1 and len(traffic.answers) >= 2, page)
+    assert (traffic.sent("c")[0]["t"], traffic.sent("c")[0]["g"], traffic.sent("c")[0]["v"]) == (token, "purchase", 42)
+    poll(lambda: recorded.guardrail(token, "purchase"), page)
+    assert not recorded.converted(token)  # not the bandit's conversion
+
+
 def test_outbox_keeps_failed_sends_and_replays_them_on_the_next_page(
     context: Any, org: Org, fixture_site: FixtureSite, recorded: Recorded
 ) -> None:

@@ -4,18 +4,22 @@ from app.db.models.accounts import ApiKey, Membership, Organization, Role, User
 from app.db.models.base import Base
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
 from app.db.models.gates import FeatureGate, HoldoutStatsHourly
+from app.db.models.guardrails import AuditEntry, GuardrailStatsHourly
 from app.db.models.sites import Site
-from app.db.models.statistics import ArmStatsHourly, PolicySnapshot, StreamCheckpoint
+from app.db.models.statistics import ArmStatsHourly, ArmStatsMinute, PolicySnapshot, StreamCheckpoint
 from app.db.models.team import Invitation
 
 __all__ = [
     "ApiKey",
     "Arm",
     "ArmStatsHourly",
+    "ArmStatsMinute",
+    "AuditEntry",
     "Base",
     "Experiment",
     "ExperimentStatus",
     "FeatureGate",
+    "GuardrailStatsHourly",
     "HoldoutStatsHourly",
     "Invitation",
     "Membership",

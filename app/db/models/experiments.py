@@ -4,7 +4,7 @@ import enum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Enum, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.models.base import Base
@@ -79,4 +79,10 @@ class Experiment(Base):
     decision_practical_difference: Mapped[float] = mapped_column(Float, default=0.02, server_default="0.02")
     prior_alpha: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
     prior_beta: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    # goals that must not get worse: [{"goal", "better": "higher"|"lower", "tolerance"}] (app.domain.guardrails)
+    guardrails: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
+    auto_ship: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    auto_drop: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # arms taken out of allocation: [{"index", "reason", "at"}]; the hot path reads them from the published config
+    paused_arms: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
     pool: Mapped[Pool] = relationship(lazy="selectin")

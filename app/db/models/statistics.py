@@ -28,6 +28,20 @@ class ArmStatsHourly(KeyedBase):
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), server_default=func.now())
 
 
+class ArmStatsMinute(KeyedBase):
+    """the same counters per minute, kept for a couple of days: the charts of a young experiment read them."""
+
+    __tablename__ = "arm_stats_minute"
+
+    experiment_id: Mapped[UUID] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True)
+    arm_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), primary_key=True, index=True)
+    exposures: Mapped[int] = mapped_column(BigInteger, default=0)
+    feedbacks: Mapped[int] = mapped_column(BigInteger, default=0)
+    reward_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    reward_sum_sq: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class StreamCheckpoint(KeyedBase):
     """the last stream entry whose statistics are in postgres, per stream."""
 
@@ -47,4 +61,4 @@ class PolicySnapshot(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
-__all__ = ["ArmStatsHourly", "PolicySnapshot", "StreamCheckpoint", "metadata"]
+__all__ = ["ArmStatsHourly", "ArmStatsMinute", "PolicySnapshot", "StreamCheckpoint", "metadata"]

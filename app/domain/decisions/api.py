@@ -73,5 +73,11 @@ class DecisionController(Controller):
     ) -> FeedbackAccepted:
         """Report the reward of a selection by its token; a token's second report is accepted as a duplicate."""
         request_id = request_id_of(request)
-        new = await decisions.feedback(str(principal.organization_id), data.selection_token, data.reward, request_id)
+        organization = str(principal.organization_id)
+        if data.goal is not None:
+            new = await decisions.guardrail_feedback(
+                organization, data.selection_token, data.goal, data.reward, request_id
+            )
+        else:
+            new = await decisions.feedback(organization, data.selection_token, data.reward, request_id)
         return FeedbackAccepted(accepted=True, duplicate=not new, request_id=request_id)

@@ -35,6 +35,8 @@ class SelectResponse(msgspec.Struct):
 class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
     selection_token: Annotated[str, msgspec.Meta(max_length=2048)]
     reward: float
+    # one of the experiment's guardrail goals: the reward is counted for that guardrail, not the bandit's goal
+    goal: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
 class FeedbackAccepted(msgspec.Struct):

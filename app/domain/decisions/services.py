@@ -12,6 +12,7 @@ import numpy as np
 from redis.exceptions import RedisError
 
 from app.bandits import PolicyError
+from app.domain.guardrails.allocation import open_arm
 from app.lib.errors import InvalidInputError, NotFoundError, UnavailableError
 from app.lib.events import EventWriter
 from app.lib.hotcache import ExperimentRuntime, HotCache
@@ -103,9 +104,14 @@ class DecisionService:
                     f"context.vector must hold {config.context_dim} finite numbers", field="context.vector"
                 )
         try:
-            selection = runtime.policy.select(
-                runtime.state, runtime.rng, context=context, floor=config.exploration_floor
-            )
+            floor = config.exploration_floor
+            if config.paused_arms:
+                # a guardrail or an automatic decision took arms out: the policy's allocation over the rest
+                arm, propensity = open_arm(
+                    runtime.policy, runtime.state, runtime.rng, config.paused_arms, context, floor=floor
+                )
+                return arm, propensity, "policy"
+            selection = runtime.policy.select(runtime.state, runtime.rng, context=context, floor=floor)
         except PolicyError as exc:
             raise InvalidInputError(str(exc), field=f"context.{exc.field}") from exc
         return int(selection.arm), float(selection.propensity), "policy"
@@ -142,7 +148,14 @@ class DecisionService:
         # apart as holdout (labelled with its reason); paused and completed experiments record nothing
         if record and (reason == "policy" or holdout):
             await self.record_exposure(
-                runtime, arm_index, propensity, vector if not holdout else None, claims.n, request_id, claims.g
+                runtime,
+                arm_index,
+                propensity,
+                vector if not holdout else None,
+                claims.n,
+                request_id,
+                claims.g,
+                issued=float(claims.ts),
             )
             recorded = True
         SELECTIONS.labels(reason=reason).inc()
@@ -162,6 +175,7 @@ class DecisionService:
             nonce=claims.n,
             request_id=request_id,
             label=claims.g,
+            issued=float(claims.ts),
         )
 
     async def record_exposure(
@@ -173,6 +187,7 @@ class DecisionService:
         nonce: str,
         request_id: str,
         label: str = "",
+        issued: float = 0.0,
     ) -> None:
         conversion = runtime.config.reward_mode == "conversion"
         event = Event(
@@ -187,6 +202,7 @@ class DecisionService:
             nonce=nonce,
             request_id=request_id,
             label=label,
+            issued=issued,
         )
         try:
             await self.writer.exposure(event)
@@ -231,6 +247,7 @@ class DecisionService:
             nonce=claims.n,
             request_id=request_id,
             label=claims.g,
+            issued=float(claims.ts),
         )
         ttl = max(60, claims.x - int(time.time()) + 3600)
         try:
@@ -239,6 +256,42 @@ class DecisionService:
             raise UnavailableError("the event store is unavailable; retry shortly") from exc
         FEEDBACKS.labels(result="accepted" if new else "duplicate").inc()
         return new
+
+    async def guardrail_feedback(
+        self, organization_id: str, token: str, goal: str, value: float, request_id: str
+    ) -> bool:
+        """records a conversion (or value) on one of the experiment's guardrail goals, once per token and goal;
+        it never trains the bandit. traffic served outside the bandit is not compared, so it is not recorded."""
+        claims = self.verify(organization_id, token)
+        if not math.isfinite(value):
+            raise InvalidInputError("reward must be a finite number", field="reward")
+        runtime = await self.runtime(organization_id, claims.e)
+        if goal not in runtime.config.guardrails:
+            raise InvalidInputError(f"{goal!r} is not a guardrail goal of this experiment", field="goal")
+        if runtime.config.status in {"completed", "draft"}:
+            raise InvalidInputError(
+                f"the experiment is {runtime.config.status}; feedback is closed", field="selection_token"
+            )
+        if claims.g:
+            return True
+        event = Event(
+            kind="g",
+            experiment=claims.e,
+            arm=claims.a,
+            reward=float(value),
+            trials=0,
+            ts=time.time(),
+            propensity=claims.p,
+            nonce=claims.n,
+            request_id=request_id,
+            label=goal,
+            issued=float(claims.ts),
+        )
+        ttl = max(60, claims.x - int(time.time()) + 3600)
+        try:
+            return await self.writer.once(event, f"{goal}:{claims.n}", ttl)
+        except (RedisError, OSError) as exc:
+            raise UnavailableError("the event store is unavailable; retry shortly") from exc
 
 
 def reward_bounds(policy: Any) -> tuple[float, float] | None:

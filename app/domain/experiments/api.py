@@ -6,8 +6,10 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from app.domain.experiments.schemas import Experiment, ExperimentCreate, ExperimentStats, ExperimentUpdate
+from app.domain.experiments.schemas import AuditRecord, Experiment, ExperimentCreate, ExperimentStats, ExperimentUpdate
 from app.domain.experiments.services import ExperimentService, experiment_out, provide_experiment_service
+from app.domain.guardrails.editing import audit_out
+from app.domain.guardrails.services import audit_trail
 from app.lib.auth import Principal, requires_editor
 from app.lib.deps import provide_principal
 from app.lib.openapi import api_responses
@@ -78,3 +80,14 @@ class ExperimentController(Controller):
     ) -> ExperimentStats:
         """Per-arm exposures, rewards, means and intervals of an experiment, and its holdout."""
         return await experiments.stats(principal, experiment_id)
+
+    @get("/{experiment_id:uuid}/audit")
+    async def experiment_audit(
+        self,
+        experiment_id: FromPath[UUID],
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> list[AuditRecord]:
+        """the experiment's decisions (guardrail pauses, drops, ships, pauses by hand), newest first."""
+        experiment = await experiments.get(principal, experiment_id)
+        return [audit_out(entry) for entry in await audit_trail(experiments.session, experiment)]

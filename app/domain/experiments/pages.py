@@ -24,6 +24,7 @@ from app.domain.experiments.forms import (
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate, Status
 from app.domain.experiments.services import ExperimentService, provide_experiment_service
 from app.domain.gates.services import holdout_stats
+from app.domain.guardrails.services import audit_trail
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
 from app.domain.pools.services import PoolService, provide_pool_service
 from app.domain.results.services import ResultsService, provide_results_service
@@ -196,6 +197,7 @@ class ExperimentPages(Controller):
         context = _results_context(experiment, view, principal)
         context["site"] = site
         context["holdout"] = await holdout_stats(results.session, experiment)
+        context["audit"] = await audit_trail(results.session, experiment)
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")

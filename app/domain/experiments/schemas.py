@@ -41,6 +41,36 @@ class Decision(msgspec.Struct, forbid_unknown_fields=True):
     prior_beta: PriorCount = 1.0
 
 
+class Guardrail(msgspec.Struct, forbid_unknown_fields=True):
+    """a goal that must not get worse: an arm likely worse than the control by more than ``tolerance`` (a
+    fraction of the control's rate) is paused; conversions on it arrive as feedback with ``goal`` set."""
+
+    goal: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    better: Literal["higher", "lower"] = "higher"
+    tolerance: Fraction = 0.05
+
+
+Guardrails = Annotated[list[Guardrail], msgspec.Meta(max_length=10)]
+
+
+class PausedArm(msgspec.Struct):
+    index: int
+    reason: str
+    at: str
+
+
+class AuditRecord(msgspec.Struct):
+    """one decision on an experiment: guardrail_pause, drop, ship, manual_pause or resume."""
+
+    id: UUID
+    action: str
+    arm_index: int | None
+    actor: str
+    reason: str
+    details: dict[str, Any]
+    created_at: datetime
+
+
 class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     pool_id: UUID
@@ -59,6 +89,10 @@ class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
     decision: Decision | None = None
     exploration_floor: Floor = 0.05
+    guardrails: Guardrails = []
+    # automatic decisions: ship the winner when the results' rule says ship; pause an arm that is clearly worse
+    auto_ship: bool = False
+    auto_drop: bool = False
 
 
 class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,6 +110,13 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     goal: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     decision: Decision | msgspec.UnsetType = msgspec.UNSET
     exploration_floor: Floor | msgspec.UnsetType = msgspec.UNSET
+    guardrails: Guardrails | msgspec.UnsetType = msgspec.UNSET
+    auto_ship: bool | msgspec.UnsetType = msgspec.UNSET
+    auto_drop: bool | msgspec.UnsetType = msgspec.UNSET
+    # the arms to keep out of allocation: leave one out to resume it, add one to pause it by hand
+    paused_arms: (
+        Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(max_length=100)] | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class Experiment(msgspec.Struct):
@@ -98,6 +139,10 @@ class Experiment(msgspec.Struct):
     exploration_floor: float
     created_at: datetime
     updated_at: datetime
+    guardrails: list[Guardrail] = []
+    auto_ship: bool = False
+    auto_drop: bool = False
+    paused_arms: list[PausedArm] = []
 
 
 class ArmStats(msgspec.Struct):

@@ -16,9 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bandits import PolicyError, get_policy
 from app.bandits.floor import check_floor
 from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
-from app.domain.experiments.schemas import ArmStats, Decision, ExperimentCreate, ExperimentStats, ExperimentUpdate
+from app.domain.experiments.schemas import (
+    ArmStats,
+    Decision,
+    ExperimentCreate,
+    ExperimentStats,
+    ExperimentUpdate,
+    Guardrail,
+    PausedArm,
+)
 from app.domain.experiments.schemas import Experiment as ExperimentOut
 from app.domain.gates.services import holdout_stats
+from app.domain.guardrails.editing import set_paused_arms, stored_guardrails
 from app.domain.tag.goals import validate_goal
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
@@ -57,6 +66,10 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         exploration_floor=e.exploration_floor,
         created_at=e.created_at,
         updated_at=e.updated_at,
+        guardrails=[msgspec.convert(g, Guardrail) for g in e.guardrails or []],
+        auto_ship=e.auto_ship,
+        auto_drop=e.auto_drop,
+        paused_arms=[msgspec.convert(p, PausedArm) for p in e.paused_arms or []],
     )
 
 
@@ -151,6 +164,10 @@ class ExperimentService:
             control_index=data.control_index,
             attribution_window_seconds=data.attribution_window_seconds,
             goal=data.goal,
+            guardrails=stored_guardrails(data.guardrails, data.goal),
+            auto_ship=data.auto_ship,
+            auto_drop=data.auto_drop,
+            paused_arms=[],
             seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
             exploration_floor=floor,
         )
@@ -188,6 +205,11 @@ class ExperimentService:
             validate_goal(changes["goal"])
         if "exploration_floor" in changes:
             changes["exploration_floor"] = validate_floor(changes["exploration_floor"])
+        if "guardrails" in changes or "goal" in changes:
+            current = changes.get("guardrails", [msgspec.convert(g, Guardrail) for g in experiment.guardrails or []])
+            changes["guardrails"] = stored_guardrails(current, changes.get("goal", experiment.goal))
+        if "paused_arms" in changes:
+            self.session.add_all(set_paused_arms(experiment, changes.pop("paused_arms"), principal))
         if "reward_mode" in changes:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from app.domain.results.charts import EN_DASH, Grid, density_chart, time_charts
+from app.domain.results.periods import Period
 from app.stats import (
     AnalysisWarning,
     ArmResult,
@@ -24,20 +26,11 @@ from app.stats import (
     PeriodCounters,
     Recommendation,
     analyze,
-    density_curves,
 )
-from app.stats import time_series as stats_time_series
 from app.stats.decision import significant
 
 MAX_POINTS = 100
 BUCKET_STEPS = (1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 168, 336, 720)
-EN_DASH = "\u2013"
-DENSITY_POINTS = 120
-TABLE_ROWS = 24
-# dash patterns and point shapes tell arms apart without colour (chart.js borderDash / pointStyle)
-DASHES = [[], [8, 4], [2, 3], [12, 4, 2, 4], [4, 4], [16, 6], [1, 5], [8, 3, 2, 3, 2, 3], [20, 4], [6, 2]]
-POINTS = ["circle", "rect", "triangle", "rectRot", "crossRot", "star", "cross", "rectRounded", "line", "dash"]
-COLOURS = ["#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207", "#be185d", "#4d7c0f", "#475569"]
 
 
 def bucket_hours(span_hours: int, max_points: int = MAX_POINTS) -> int:
@@ -203,22 +196,6 @@ def bandit_value_text(value: BanditValue | None, kind: Kind) -> str:
     )
 
 
-def _series_table(labels: list[str], names: list[str], values: np.ndarray, fmt: Any) -> dict[str, Any]:
-    """a few evenly spaced rows of a chart's data, for the table under it (the csv has every hour)."""
-    step = max(1, math.ceil(len(labels) / TABLE_ROWS))
-    picks = list(range(len(labels) - 1, -1, -step))[::-1]
-    rows = [
-        {"label": labels[i], "values": [fmt(v) if np.isfinite(v) else "—" for v in values[i, : len(names)]]}
-        for i in picks
-    ]
-    return {"names": names, "rows": rows}
-
-
-def _rounded(values: np.ndarray, digits: int = 6) -> list[float]:
-    """plain floats for the chart json; nan (no data yet) is encoded as null by msgspec."""
-    return np.round(np.asarray(values, dtype=float), digits).tolist()
-
-
 def build_results(
     *,
     names: list[str],
@@ -230,16 +207,18 @@ def build_results(
     thresholds: DecisionThresholds,
     prior: tuple[float, float] = (1.0, 1.0),
     traffic_now: list[float] | None = None,
+    grid: Grid | None = None,
 ) -> ResultsView:
-    """the results page's model from per-bucket counters (see ``Counters``)."""
+    """the results page's model from per-bucket counters (see ``Counters``); the over-time charts use
+    ``grid`` when given (a period fitted to the experiment's age, app.domain.results.periods)."""
     k = len(names)
     exposures = counters.exposures.sum(axis=0) if counters.exposures.size else np.zeros(k)
     feedbacks = counters.feedbacks.sum(axis=0) if counters.feedbacks.size else np.zeros(k)
     reward_sum = counters.reward_sum.sum(axis=0) if counters.reward_sum.size else np.zeros(k)
     reward_sq = counters.reward_sum_sq.sum(axis=0) if counters.reward_sum_sq.size else np.zeros(k)
     kind = choose_kind(conversion, float(reward_sum.sum()), float(reward_sq.sum()))
-    trials_matrix = counters.exposures if conversion else counters.feedbacks
     trials = exposures if conversion else feedbacks
+    trials_matrix = counters.exposures if conversion else counters.feedbacks
     # the stored prior is the beta one; continuous rewards get app.stats' pooled normal-gamma default
     used_prior = prior if kind == "binary" else (1.0, 1.0)
     shares = traffic_now if traffic_now is not None and len(traffic_now) == k else None
@@ -288,101 +267,32 @@ def build_results(
         bandit_value=analysis.bandit_value,
         bandit_value_text=bandit_value_text(analysis.bandit_value, kind),
     )
-    _add_charts(view, names, totals, kind, used_prior, counters, trials_matrix)
+    _add_charts(view, totals, used_prior, grid if grid is not None else grid_of(counters), names)
     return view
 
 
+def grid_of(counters: Counters) -> Grid | None:
+    """the analysis's own buckets as the charts' grid, when no finer one was loaded."""
+    if counters.start is None or not counters.exposures.shape[0]:
+        return None
+    period = Period("hour", counters.bucket_hours)
+    return Grid(
+        counters.start, period, counters.exposures, counters.feedbacks, counters.reward_sum, counters.reward_sum_sq
+    )
+
+
 def _add_charts(
-    view: ResultsView,
-    names: list[str],
-    totals: list[ArmTotals],
-    kind: Kind,
-    prior: tuple[float, float],
-    counters: Counters,
-    trials_matrix: np.ndarray,
+    view: ResultsView, totals: list[ArmTotals], prior: tuple[float, float], grid: Grid | None, names: list[str]
 ) -> None:
-    scale = 100.0 if kind == "binary" else 1.0
-    unit = "%" if kind == "binary" else ""
-    styles = [
-        {"name": n, "colour": COLOURS[i % 10], "dash": DASHES[i % 10], "point": POINTS[i % 10]}
-        for i, n in enumerate(names)
-    ]
-    x, y = density_curves(totals, kind, prior, points=DENSITY_POINTS)
-    view.charts["density"] = {
-        "type": "density",
-        "unit": unit,
-        "x": _rounded(x * scale, 5),
-        "arms": styles,
-        "y": [_rounded(row / scale, 5) for row in y],
-    }
+    view.charts["density"] = density_chart(names, totals, view.kind, prior)
     view.tables["density"] = {
         "names": names,
         "rows": [
-            {"label": a.name, "values": [a.cells["low"], metric_value(a.result.mean, kind), a.cells["high"]]}
+            {"label": a.name, "values": [a.cells["low"], metric_value(a.result.mean, view.kind), a.cells["high"]]}
             for a in view.arms
         ],
     }
-    hours = trials_matrix.shape[0]
-    if hours == 0 or counters.start is None:
-        return
-    step = timedelta(hours=counters.bucket_hours)
-    starts = [counters.start + i * step for i in range(hours)]
-    labels = [t.strftime("%Y-%m-%d %H:00") for t in starts]
-    # the chart's axis has little room: days for long experiments, hours for short ones
-    short = "%b %d" if counters.bucket_hours * hours > 72 else "%b %d %H:00"
-    axis = [t.strftime(short) for t in starts]
-    series = stats_time_series(
-        trials_matrix,
-        counters.reward_sum,
-        kind,
-        sum_sq=counters.reward_sum_sq if kind == "continuous" else None,
-        prior=prior,
-    )
-    # the traffic chart shows every exposure (holdout excluded), whatever the reward mode
-    hourly = counters.exposures.sum(axis=1, keepdims=True)
-    share = np.divide(counters.exposures, hourly, out=np.full_like(counters.exposures, np.nan), where=hourly > 0)
-    seen = series.cumulative_trials > 0
-    mean = np.where(seen, series.mean * scale, np.nan)
-    low = np.where(seen, series.low * scale, np.nan)
-    high = np.where(seen, series.high * scale, np.nan)
-    prob_best = np.where(seen.all(axis=1, keepdims=True), series.prob_best, np.nan)
-    base = {"labels": axis, "arms": styles}
-    view.charts["traffic"] = {
-        **base,
-        "type": "share",
-        "series": [_rounded(share[:, j] * 100, 2) for j in range(len(names))],
-    }
-    view.charts["prob_best"] = {
-        **base,
-        "type": "share",
-        "series": [_rounded(prob_best[:, j] * 100, 2) for j in range(len(names))],
-    }
-    view.charts["rate"] = {
-        **base,
-        "type": "band",
-        "unit": unit,
-        "series": [_rounded(mean[:, j], 5) for j in range(len(names))],
-        "low": [_rounded(low[:, j], 5) for j in range(len(names))],
-        "high": [_rounded(high[:, j], 5) for j in range(len(names))],
-    }
-    as_pct = lambda v: f"{v:.1f}%"  # noqa: E731
-    view.tables["traffic"] = _series_table(labels, names, share * 100, as_pct)
-    view.tables["prob_best"] = _series_table(labels, names, prob_best * 100, as_pct)
-    fmt_value = (lambda v: f"{v:.2f}%") if kind == "binary" else (lambda v: f"{v:,.3f}")
-    step_rows = max(1, math.ceil(len(labels) / TABLE_ROWS))
-    picks = list(range(len(labels) - 1, -1, -step_rows))[::-1]
-    view.tables["rate"] = {
-        "names": names,
-        "rows": [
-            {
-                "label": labels[i],
-                "values": [
-                    f"{fmt_value(mean[i, j])} ({fmt_value(low[i, j])} {EN_DASH} {fmt_value(high[i, j])})"
-                    if np.isfinite(mean[i, j])
-                    else "—"
-                    for j in range(len(names))
-                ],
-            }
-            for i in picks
-        ],
-    }
+    if grid is not None and grid.exposures.shape[0]:
+        charts, tables = time_charts(names, view.kind, prior, grid, view.conversion)
+        view.charts.update(charts)
+        view.tables.update(tables)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +14,10 @@ from litestar.di import NamedDependency
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, RewardMode
+from app.db.models import ArmStatsHourly, ArmStatsMinute, Experiment, ExperimentStatus, RewardMode
+from app.domain.results.charts import Grid
 from app.domain.results.model import Counters, ResultsView, bucket_hours, build_results
+from app.domain.results.periods import Period, choose_period, period_count, period_origin
 from app.lib.auth import Principal
 from app.lib.hotcache import HotCache
 from app.lib.tenancy import get_owned
@@ -107,22 +109,80 @@ class ResultsService:
                 matrices[:, b, arm] = (exposures, feedbacks, reward_sum, reward_sum_sq)
         return Counters(first, size, matrices[0], matrices[1], matrices[2], matrices[3], updated_at)
 
+    async def _span(self, model: Any, column: Any, experiment: Experiment) -> tuple[datetime | None, datetime | None]:
+        first, last = (
+            await self.session.execute(
+                select(func.min(column), func.max(column)).where(model.experiment_id == experiment.id)
+            )
+        ).one()
+        return first, last
+
+    async def _grid(
+        self, model: Any, column: Any, experiment: Experiment, first: datetime, last: datetime, period: Period
+    ) -> Grid:
+        """the rows of ``model`` summed per ``period`` (from the period holding ``first``) and arm, in postgres."""
+        k = len(experiment.pool.arms)
+        origin = period_origin(first, period)
+        count = period_count(origin, last, period)
+        bucket = cast(func.floor(func.extract("epoch", column - origin) / period.seconds), Integer).label("bucket")
+        rows = await self.session.execute(
+            select(
+                bucket,
+                model.arm_index,
+                func.sum(model.exposures),
+                func.sum(model.feedbacks),
+                func.sum(model.reward_sum),
+                func.sum(model.reward_sum_sq),
+            )
+            .where(model.experiment_id == experiment.id, model.arm_index < k)
+            .group_by(bucket, model.arm_index)
+        )
+        matrices = np.zeros((4, count, k))
+        for b, arm, exposures, feedbacks, reward_sum, reward_sum_sq in rows:
+            if 0 <= b < count and 0 <= arm < k:
+                matrices[:, b, arm] = (exposures, feedbacks, reward_sum, reward_sum_sq)
+        return Grid(origin, period, matrices[0], matrices[1], matrices[2], matrices[3])
+
+    async def chart_grid(self, experiment: Experiment, counters: Counters) -> Grid | None:
+        """the over-time charts' counters: per few minutes while the experiment is young and its minute rows are
+        all kept (they hold the same events as the hourly ones), else per hours or days from the hourly rows."""
+        if counters.start is None:
+            return None
+        first, last = await self._span(ArmStatsMinute, ArmStatsMinute.minute, experiment)
+        if first is not None and last is not None and first < counters.start + timedelta(hours=1):
+            period = choose_period((last - first).total_seconds() + 60)
+            if period.unit == "minute":
+                grid = await self._grid(ArmStatsMinute, ArmStatsMinute.minute, experiment, first, last, period)
+                same = all(
+                    np.array_equal(a.sum(axis=0), b.sum(axis=0))
+                    for a, b in ((grid.exposures, counters.exposures), (grid.feedbacks, counters.feedbacks))
+                )
+                if same:
+                    return grid
+        first, last = await self._span(ArmStatsHourly, ArmStatsHourly.hour, experiment)
+        if first is None or last is None:
+            return None
+        period = choose_period((last - first).total_seconds() + 3600, finest="hour")
+        return await self._grid(ArmStatsHourly, ArmStatsHourly.hour, experiment, first, last, period)
+
     async def results(self, principal: Principal, experiment_id: UUID) -> tuple[Experiment, ResultsView]:
         experiment = await self.experiment(principal, experiment_id)
         return experiment, await self.results_of(experiment)
 
     async def results_of(self, experiment: Experiment) -> ResultsView:
         arms = experiment.pool.arms
+        counters = await self.counters(experiment)
         return build_results(
             names=[a.name for a in arms],
             payloads=[dict(a.payload or {}) for a in arms],
             control=min(experiment.control_index, len(arms) - 1),
             winner=experiment.winner_index if experiment.status == ExperimentStatus.COMPLETED else None,
             conversion=experiment.reward_mode == RewardMode.CONVERSION,
-            counters=await self.counters(experiment),
+            counters=counters,
             thresholds=thresholds_of(experiment),
             prior=(experiment.prior_alpha, experiment.prior_beta),
             traffic_now=traffic_now(experiment, self.cache),
+            grid=await self.chart_grid(experiment, counters),
         )
 
     def totals_csv(self, experiment: Experiment, view: ResultsView) -> str:

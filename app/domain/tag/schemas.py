@@ -32,6 +32,7 @@ class TagDecision(msgspec.Struct):
     r: str  # reason: only "policy" is counted by the tag
     g: dict[str, Any]  # the experiment's goal
     e: int  # seconds the token stays valid (the attribution window)
+    gr: list[str] = []  # the experiment's guardrail goal names: conversions on them are sent too
 
 
 class DecideResponse(msgspec.Struct):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -159,14 +159,15 @@ class TagService:
         )
         arm, token, reason, expires = decision.arm.index, decision.token, decision.reason, decision.claims.x
         sticky = self._sticky(site, runtime, body.s.get(config.key)) if reason == "policy" else None
-        if sticky is not None:
-            # a returning visitor keeps the arm (and the trial) of the token it still holds
+        if sticky is not None and sticky.a not in config.paused_arms:
+            # a returning visitor keeps the arm (and the trial) of the token it still holds, unless it was paused
             arm, token, expires = sticky.a, body.s[config.key], sticky.x
         # paused and completed experiments serve without counting; gate-served traffic is counted apart
         counted = reason == "policy" or (is_holdout(reason) and reason != "forced")
         payload = config.arms[arm].payload
         ttl = max(0, expires - int(time.time()))
-        return TagDecision(config.key, arm, config.arms[arm].name, payload, token if counted else "", reason, goal, ttl)
+        token = token if counted else ""
+        return TagDecision(config.key, arm, config.arms[arm].name, payload, token, reason, goal, ttl, config.guardrails)
 
     def _sticky(self, site: SiteConfig, runtime: ExperimentRuntime, token: str | None) -> SelectionClaims | None:
         if not token:
@@ -197,7 +198,7 @@ class TagService:
         accepted = duplicates = 0
         try:
             for entry in sorted(checked, key=lambda c: c.item.k != "x"):  # exposures before conversions
-                new = await (self._exposure if entry.item.k == "x" else self._conversion)(entry, request_id)
+                new = await self._handler(entry)(entry, request_id)
                 accepted += int(new)
                 duplicates += int(not new)
         except (RedisError, OSError) as exc:
@@ -212,6 +213,12 @@ class TagService:
             return 0.0
         if config.status in {"completed", "draft"}:
             raise InvalidInputError(f"the experiment is {config.status}; conversions are closed", field="t")
+        if item.g and item.g in config.guardrails:
+            # a guardrail goal: a conversion counts 1, a value (revenue) its amount; it never trains the bandit
+            value = item.v if item.v is not None else item.r
+            if not math.isfinite(value):
+                raise InvalidInputError("a guardrail value must be a finite number", field="v")
+            return value
         if not goal_accepts(config.goal, item.g):
             raise InvalidInputError(f"the experiment's goal is not {item.g!r}", field="g")
         if config.reward_mode == "conversion":
@@ -224,6 +231,30 @@ class TagService:
         if not math.isfinite(reward) or (bounds is not None and not bounds[0] <= reward <= bounds[1]):
             raise InvalidInputError(f"{config.protocol} cannot take the reward {reward:g}", field=field)
         return reward
+
+    def _handler(self, entry: _Checked) -> Callable[[_Checked, str], Awaitable[bool]]:
+        if entry.item.k == "x":
+            return self._exposure
+        return self._guardrail if entry.item.g and entry.item.g in entry.runtime.config.guardrails else self._conversion
+
+    async def _guardrail(self, entry: _Checked, request_id: str) -> bool:
+        claims = entry.claims
+        if claims.g:
+            return False  # traffic served outside the bandit is not compared on guardrails
+        event = Event(
+            kind="g",
+            experiment=claims.e,
+            arm=claims.a,
+            reward=entry.reward,
+            trials=0,
+            ts=time.time(),
+            propensity=claims.p,
+            nonce=claims.n,
+            request_id=request_id,
+            label=entry.item.g,
+            issued=float(claims.ts),
+        )
+        return await self.decisions.writer.once(event, f"{entry.item.g}:{claims.n}", self._ttl(claims))
 
     async def _exposure(self, entry: _Checked, request_id: str) -> bool:
         event = self.decisions.exposure_event(entry.runtime, entry.claims, request_id)
@@ -243,6 +274,7 @@ class TagService:
             nonce=claims.n,
             request_id=request_id,
             label=claims.g,
+            issued=float(claims.ts),
         )
         token_key = writer.keys.dedup(f"{event.kind}:{claims.n}")
         eid_key = writer.keys.dedup(f"eid:{claims.e}:{entry.item.d}") if entry.item.d else token_key

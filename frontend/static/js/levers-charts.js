@@ -8,13 +8,9 @@
     return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + alpha + ")";
   }
 
-  // a marker every few points (offset per arm so markers don't sit on top of each other)
-  function markers(count, arm) {
-    var every = Math.max(4, Math.round(count / 10));
-    return function (ctx) { return (ctx.dataIndex + arm * 3) % every === 0 ? 4 : 0; };
-  }
-
-  function lineDataset(arm, i, data, count) {
+  // marker sizes per point come with the data (app/domain/results/charts.py: every point of a short series,
+  // so a one-point series still shows every arm)
+  function lineDataset(arm, data, radius) {
     return {
       label: arm.name,
       data: data,
@@ -23,7 +19,7 @@
       borderDash: arm.dash,
       borderWidth: 2,
       pointStyle: arm.point,
-      pointRadius: markers(count, i),
+      pointRadius: radius,
       pointHoverRadius: 5,
       spanGaps: true,
       tension: 0.2,
@@ -50,7 +46,6 @@
       },
     };
     if (kind === "density") {
-      var count = spec.x.length;
       base.scales = {
         x: { type: "linear", title: { display: true, text: spec.unit === "%" ? "Conversion rate (%)" : "Mean reward" },
              ticks: { maxTicksLimit: 7 } },
@@ -64,7 +59,7 @@
         data: {
           datasets: spec.arms.map(function (arm, i) {
             var points = spec.x.map(function (x, j) { return { x: x, y: spec.y[i][j] }; });
-            var ds = lineDataset(arm, i, points, count);
+            var ds = lineDataset(arm, points, spec.radius[i]);
             ds.tension = 0;
             return ds;
           }),
@@ -72,7 +67,6 @@
         options: base,
       };
     }
-    var n = spec.labels.length;
     base.scales = { x: timeAxis() };
     if (kind === "traffic" || kind === "prob_best") {
       base.scales.y = percentAxis(kind === "traffic" ? "Share of visitors" : "Chance to be best");
@@ -81,7 +75,7 @@
       };
       return {
         type: "line",
-        data: { labels: spec.labels, datasets: spec.arms.map(function (arm, i) { return lineDataset(arm, i, spec.series[i], n); }) },
+        data: { labels: spec.labels, datasets: spec.arms.map(function (arm, i) { return lineDataset(arm, spec.series[i], spec.radius[i]); }) },
         options: base,
       };
     }
@@ -91,7 +85,7 @@
       datasets.push({ label: arm.name + " low", data: spec.low[i], borderWidth: 0, pointRadius: 0, fill: false, band: true, spanGaps: true });
       datasets.push({ label: arm.name + " 95% band", data: spec.high[i], borderWidth: 0, pointRadius: 0, spanGaps: true,
                       fill: "-1", backgroundColor: hexToRgba(arm.colour, 0.12), band: true });
-      datasets.push(lineDataset(arm, i, spec.series[i], n));
+      datasets.push(lineDataset(arm, spec.series[i], spec.radius[i]));
     });
     base.scales.y = { title: { display: true, text: spec.unit === "%" ? "Conversion rate (%)" : "Mean reward" },
                       ticks: { callback: function (v) { return v + spec.unit; } } };
