@@ -81,13 +81,13 @@ class ExperimentController(Controller):
         """Per-arm exposures, rewards, means and intervals of an experiment, and its holdout."""
         return await experiments.stats(principal, experiment_id)
 
-    @get("/{experiment_id:uuid}/audit")
+    @get("/{experiment_id:uuid}/audit", responses=api_responses(400, 404))
     async def experiment_audit(
         self,
         experiment_id: FromPath[UUID],
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
     ) -> list[AuditRecord]:
-        """the experiment's decisions (guardrail pauses, drops, ships, pauses by hand), newest first."""
+        """List the experiment's decisions (guardrail pauses, drops, ships, pauses by hand), newest first."""
         experiment = await experiments.get(principal, experiment_id)
         return [audit_out(entry) for entry in await audit_trail(experiments.session, experiment)]
