@@ -51,6 +51,9 @@ def experiment_config(experiment: Experiment) -> ExperimentConfig:
             for arm in experiment.pool.arms
         ],
         goal=dict(experiment.goal or {}),
+        allocation=experiment.allocation,
+        weights=list(experiment.weights) if experiment.weights else None,
+        split=[list(r) for r in experiment.split_ranges] if experiment.split_ranges else None,
     )
 
 

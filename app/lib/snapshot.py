@@ -32,6 +32,10 @@ class ExperimentConfig(msgspec.Struct, frozen=True):
     attribution_window_seconds: int
     arms: list[ArmConfig]
     goal: dict[str, Any] = {}
+    # "fixed": serve `weights` through `split` (ranges [start, end, arm], app.targeting.split); never train
+    allocation: str = "bandit"
+    weights: list[float] | None = None
+    split: list[list[int]] | None = None
 
 
 class RuleConditionConfig(msgspec.Struct, frozen=True):

@@ -77,4 +77,12 @@ class Experiment(Base):
     decision_practical_difference: Mapped[float] = mapped_column(Float, default=0.02, server_default="0.02")
     prior_alpha: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
     prior_beta: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    # "bandit" learns the split; "fixed" serves `weights` through the deterministic ranges of app.targeting.split
+    allocation: Mapped[str] = mapped_column(String(16), default="bandit", server_default="bandit")
+    weights: Mapped[list[float] | None] = mapped_column(JSONType)
+    split_ranges: Mapped[list[list[int]] | None] = mapped_column(JSONType)
+    # [{"at": iso time, "allocation": ..., "weights": [...]}]: what the experiment page says happened when
+    allocation_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
+    # which analysis the results page shows first: "bayesian" or "frequentist"
+    results_view: Mapped[str] = mapped_column(String(16), default="bayesian", server_default="bayesian")
     pool: Mapped[Pool] = relationship(lazy="selectin")

@@ -20,6 +20,10 @@ ProbBest = Annotated[float, msgspec.Meta(gt=0.5, le=1.0)]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 MinTrials = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 PriorCount = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
+Allocation = Literal["bandit", "fixed"]
+ResultsView = Literal["bayesian", "frequentist"]
+# one per arm, non-negative, summing to 1 (checked by the service against the pool's arms)
+Weights = Annotated[list[float], msgspec.Meta(min_length=1, max_length=100)]
 
 
 class Decision(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,6 +53,9 @@ class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     goal: dict[str, Any] = {}
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
     decision: Decision | None = None
+    allocation: Allocation = "bandit"
+    weights: Weights | None = None
+    results_view: ResultsView = "bayesian"
 
 
 class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,6 +72,15 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     attribution_window_seconds: Window | msgspec.UnsetType = msgspec.UNSET
     goal: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     decision: Decision | msgspec.UnsetType = msgspec.UNSET
+    allocation: Allocation | msgspec.UnsetType = msgspec.UNSET
+    weights: Weights | msgspec.UnsetType | None = msgspec.UNSET
+    results_view: ResultsView | msgspec.UnsetType = msgspec.UNSET
+
+
+class AllocationChange(msgspec.Struct):
+    at: datetime
+    allocation: str
+    weights: list[float] | None
 
 
 class Experiment(msgspec.Struct):
@@ -86,6 +102,12 @@ class Experiment(msgspec.Struct):
     decision: Decision
     created_at: datetime
     updated_at: datetime
+    allocation: str = "bandit"
+    # the fixed split: weights and its ranges [start, end, arm] on [0, 2**53) (see the readme)
+    weights: list[float] | None = None
+    split_ranges: list[list[int]] | None = None
+    allocation_history: list[AllocationChange] = []
+    results_view: str = "bayesian"
 
 
 class ArmStats(msgspec.Struct):

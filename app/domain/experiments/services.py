@@ -3,6 +3,8 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
 from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
-from app.domain.experiments.schemas import ArmStats, Decision, ExperimentCreate, ExperimentStats, ExperimentUpdate
+from app.domain.experiments.schemas import (
+    AllocationChange,
+    ArmStats,
+    Decision,
+    ExperimentCreate,
+    ExperimentStats,
+    ExperimentUpdate,
+)
 from app.domain.experiments.schemas import Experiment as ExperimentOut
 from app.domain.gates.services import holdout_stats
 from app.domain.tag.goals import validate_goal
@@ -24,6 +33,7 @@ from app.lib.errors import ConflictError, InvalidInputError
 from app.lib.publish import Publisher
 from app.lib.tenancy import get_owned
 from app.stats import arm_interval
+from app.targeting.split import SplitError, check_weights, equal_weights, rebalance
 
 # which status changes a person may ask for; completed is final
 TRANSITIONS: dict[ExperimentStatus, set[ExperimentStatus]] = {
@@ -54,7 +64,35 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         decision=decision_of(e),
         created_at=e.created_at,
         updated_at=e.updated_at,
+        allocation=e.allocation,
+        weights=e.weights,
+        split_ranges=e.split_ranges if e.allocation == "fixed" else None,
+        allocation_history=[
+            AllocationChange(at=datetime.fromisoformat(h["at"]), allocation=h["allocation"], weights=h.get("weights"))
+            for h in e.allocation_history or []
+        ],
+        results_view=e.results_view,
     )
+
+
+def apply_allocation(e: Experiment, allocation: str, weights: Sequence[float] | None, n_arms: int) -> None:
+    """sets the allocation; a fixed split keeps its ranges across weight changes (fewest visitors move)."""
+    if weights is not None:
+        try:
+            weights = check_weights(weights, n_arms)
+        except SplitError as exc:
+            raise InvalidInputError(str(exc), field="weights") from exc
+    elif allocation == "fixed":
+        weights = e.weights if e.weights and len(e.weights) == n_arms else equal_weights(n_arms)
+    changed = allocation != e.allocation or list(weights or []) != list(e.weights or [])
+    e.allocation = allocation
+    e.weights = list(weights) if weights is not None else None
+    if allocation == "fixed":
+        current = [(int(a), int(b), int(c)) for a, b, c in e.split_ranges or []]
+        e.split_ranges = [list(r) for r in rebalance(current, e.weights or [])]
+    if changed:
+        entry = {"at": datetime.now(UTC).isoformat(), "allocation": allocation, "weights": e.weights}
+        e.allocation_history = [*(e.allocation_history or []), entry]
 
 
 def decision_of(e: Experiment) -> Decision:
@@ -137,6 +175,10 @@ class ExperimentService:
             seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
         )
         apply_decision(experiment, data.decision or Decision())
+        # no allocation yet, so the first one is recorded in the history
+        experiment.allocation_history, experiment.allocation = [], ""
+        experiment.results_view = data.results_view
+        apply_allocation(experiment, data.allocation, data.weights, len(pool.arms))
         experiment.pool = pool
         self.session.add(experiment)
         await self._flush_unique_key()
@@ -172,6 +214,13 @@ class ExperimentService:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:
             apply_decision(experiment, changes.pop("decision"))
+        if "allocation" in changes or "weights" in changes:
+            apply_allocation(
+                experiment,
+                changes.pop("allocation", experiment.allocation),
+                changes.pop("weights", None),
+                len(experiment.pool.arms),
+            )
         for field, value in changes.items():
             setattr(experiment, field, value)
         await self.session.flush()
