@@ -12,6 +12,7 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.db.models import Experiment, ExperimentStatus
+from app.domain.experiments.classic import load_classic
 from app.domain.experiments.forms import adjust_arms, blank_values, field_of, parse_form, policy_choices, values_of
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate
 from app.domain.experiments.services import ExperimentService, provide_experiment_service
@@ -187,6 +188,7 @@ class ExperimentPages(Controller):
         context = _results_context(experiment, view, principal)
         context["site"] = site
         context["holdout"] = await holdout_stats(results.session, experiment)
+        context["classic"] = await load_classic(results.session, experiment)
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")
@@ -199,6 +201,7 @@ class ExperimentPages(Controller):
         experiment, view = await results.results(principal, experiment_id)
         context = _results_context(experiment, view, principal)
         context["holdout"] = await holdout_stats(results.session, experiment)
+        context["classic"] = await load_classic(results.session, experiment)
         return HTMXTemplate(template_name="experiments/partials/_results.html", context=context)
 
     @get("/{experiment_id:uuid}/results.csv")
@@ -234,6 +237,20 @@ class ExperimentPages(Controller):
             raise InvalidInputError("unknown action", field="action")
         await experiments.update(principal, experiment_id, ExperimentUpdate(status=target))
         return Redirect(f"/experiments/{experiment_id}")
+
+    @post("/{experiment_id:uuid}/results-view", guards=[requires_editor], media_type=MediaType.HTML)
+    async def change_results_view(
+        self,
+        experiment_id: FromPath[UUID],
+        data: Form,
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Any:
+        view = data.get("results_view", "")
+        if view not in ("bayesian", "frequentist"):
+            raise InvalidInputError("choose bayesian or frequentist", field="results_view")
+        await experiments.update(principal, experiment_id, ExperimentUpdate(results_view=view))
+        return Redirect(f"/experiments/{experiment_id}#results")
 
     @post("/{experiment_id:uuid}/winner", guards=[requires_editor], media_type=MediaType.HTML)
     async def declare_winner(

@@ -119,6 +119,17 @@ class ArmStats(msgspec.Struct):
     mean: float
     ci_low: float
     ci_high: float
+    # the classic view: the wilson interval of a conversion rate, and versus the control (none for it) the
+    # difference's 95% interval, the fixed-horizon p-value (z-test or welch) and the always-valid one
+    wilson_low: float | None = None
+    wilson_high: float | None = None
+    p_value: float | None = None
+    always_valid_p_value: float | None = None
+    diff_ci_low: float | None = None
+    diff_ci_high: float | None = None
+    lift: float | None = None
+    lift_ci_low: float | None = None
+    lift_ci_high: float | None = None
 
 
 class ExperimentStats(msgspec.Struct):
@@ -128,3 +139,5 @@ class ExperimentStats(msgspec.Struct):
     updated_at: datetime | None
     # traffic the experiment's gate served outside the bandit: never part of the arms above
     holdout: HoldoutStats | None = None
+    # fixed splits only: chi-square test of the exposures against the weights (below 0.001: the split is broken)
+    srm_p_value: float | None = None

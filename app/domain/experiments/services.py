@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
 from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
+from app.domain.experiments.classic import classic_of, with_classic
 from app.domain.experiments.schemas import (
     AllocationChange,
     ArmStats,
@@ -273,12 +274,14 @@ class ExperimentService:
                     ci_high=high,
                 )
             )
+        classic = classic_of(experiment, arms, totals)
         return ExperimentStats(
             experiment_id=experiment.id,
             reward_mode=experiment.reward_mode.value,
-            arms=arms,
+            arms=[with_classic(arm, c) for arm, c in zip(arms, classic.arms, strict=True)],
             updated_at=updated_at,
             holdout=await holdout_stats(self.session, experiment),
+            srm_p_value=classic.srm_p_value,
         )
 
     async def _pool(self, principal: Principal, pool_id: UUID) -> Pool:
