@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.targeting.split import Split
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant
+from tests.integration.test_tag_api import make_shop
 
 
 @pytest.fixture
@@ -111,3 +112,18 @@ async def test_bad_allocations_name_their_field(tenant: Tenant, body: dict[str, 
     experiment = await tenant.experiment(pool_id=pool["id"])
     response = await tenant.client.put(f"/api/v1/experiments/{experiment['id']}", json=body, headers=tenant.headers)
     assert response.status_code == status and response.json()["errors"][0]["field"] == field
+
+
+async def test_the_tag_and_the_api_agree_on_a_visitors_arm(tenant: Tenant) -> None:
+    shop = await make_shop(tenant, arms=3, allocation="fixed", weights=[0.1, 0.6, 0.3])
+    split = Split(shop.experiment["split_ranges"])
+    seen = set()
+    for i in range(150):
+        visitor = f"tag-visitor-{i}"
+        [decision] = (await shop.decide({"v": visitor, "x": ["hero"]})).json()["d"]
+        chosen = await select(tenant, shop.experiment["id"], visitor)
+        expected = split.arm_for(shop.experiment["id"], visitor)
+        assert decision["n"] == chosen["arm"]["name"] == f"arm-{expected}"
+        assert decision["r"] == "policy" and decision["t"]  # counted, as a bandit's choice would be
+        seen.add(expected)
+    assert seen == {0, 1, 2}
