@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import msgspec
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,19 +46,29 @@ class ClassicResults:
 
 def classic_results(
     names: Sequence[str],
-    samples: Sequence[Sample],
+    looks: Sequence[Sequence[Sample]],
     exposures: Sequence[float],
     control: int,
     binary: bool,
     weights: Sequence[float] | None,
 ) -> ClassicResults:
-    """`samples` are each arm's trials and reward sums; `weights` the fixed split's (none for a bandit, whose
-    exposures follow the policy and can't be checked for a sample ratio mismatch)."""
+    """`looks` are each arm's cumulative trials and reward sums at the end of every day so far (the last is
+    the total); `weights` the fixed split's (none for a bandit, whose exposures follow the policy and can't be
+    checked for a sample ratio mismatch). the always-valid p-value is the running minimum over the looks."""
+    samples = looks[-1] if looks else [Sample(0, 0.0, 0.0) for _ in names]
     base = samples[control]
     arms = []
     for index, (name, sample) in enumerate(zip(names, samples, strict=True)):
         low, high = wilson_interval(sample.total, sample.n) if binary else (None, None)
-        usable = index != control and sample.n > 0 and base.n > 0
+        versus = None
+        if index != control and sample.n > 0 and base.n > 0:
+            versus = compare(sample, base, binary)
+            earlier = [
+                compare(look[index], look[control], binary).always_valid_p_value
+                for look in looks[:-1]
+                if look[index].n > 0 and look[control].n > 0
+            ]
+            versus = replace(versus, always_valid_p_value=min([versus.always_valid_p_value, *earlier]))
         arms.append(
             ClassicArm(
                 index=index,
@@ -69,25 +79,11 @@ def classic_results(
                 is_control=index == control,
                 wilson_low=low,
                 wilson_high=high,
-                versus_control=compare(sample, base, binary) if usable else None,
+                versus_control=versus,
             )
         )
     srm = srm_p_value(exposures, weights) if weights is not None and len(weights) == len(samples) else None
     return ClassicResults(binary=binary, arms=arms, srm_p_value=srm, weights=list(weights) if weights else None)
-
-
-def classic_of(experiment: Experiment, arms: list[ArmStats], totals: dict[int, Any]) -> ClassicResults:
-    conversion = experiment.reward_mode == RewardMode.CONVERSION
-    samples = []
-    for arm in arms:
-        _, feedbacks, reward_sum, reward_sum_sq, _ = totals.get(arm.index, (0, 0, 0.0, 0.0, None))
-        trials = arm.exposures if conversion else int(feedbacks)
-        samples.append(Sample(trials, float(reward_sum), float(reward_sum_sq)))
-    binary = conversion or all(math.isclose(s.total, s.total_sq) for s in samples)
-    weights = experiment.weights if experiment.allocation == "fixed" else None
-    control = min(experiment.control_index, len(arms) - 1)
-    names = [a.name for a in arms]
-    return classic_results(names, samples, [a.exposures for a in arms], control, binary, weights)
 
 
 def with_classic(arm: ArmStats, classic: ClassicArm) -> ArmStats:
@@ -107,27 +103,37 @@ def with_classic(arm: ArmStats, classic: ClassicArm) -> ArmStats:
 
 
 async def load_classic(session: AsyncSession, experiment: Experiment) -> ClassicResults:
-    """the results page's classic view, from the experiment's hourly statistics summed per arm."""
+    """the classic view from the experiment's hourly statistics, summed per arm and day (one look a day)."""
     t = ArmStatsHourly
-    rows = await session.execute(
-        select(
-            t.arm_index, func.sum(t.exposures), func.sum(t.feedbacks), func.sum(t.reward_sum), func.sum(t.reward_sum_sq)
+    day = func.date_trunc("day", t.hour).label("day")
+    k = len(experiment.pool.arms)
+    rows = (
+        await session.execute(
+            select(
+                day, t.arm_index, func.sum(t.exposures), func.sum(t.feedbacks), func.sum(t.reward_sum),
+                func.sum(t.reward_sum_sq),
+            )
+            .where(t.experiment_id == experiment.id, t.arm_index < k)
+            .group_by(day, t.arm_index)
+            .order_by(day)
         )
-        .where(t.experiment_id == experiment.id)
-        .group_by(t.arm_index)
-    )
-    totals = {row[0]: (*row[1:], None) for row in rows}
-    arms = [
-        ArmStats(
-            name=arm.name,
-            index=arm.index,
-            exposures=int(totals.get(arm.index, (0,))[0]),
-            feedbacks=0,
-            reward_sum=0.0,
-            mean=0.0,
-            ci_low=0.0,
-            ci_high=0.0,
-        )
-        for arm in experiment.pool.arms
+    ).all()  # fmt: skip
+    days = sorted({row[0] for row in rows})
+    position = {d: i for i, d in enumerate(days)}
+    per_day = np.zeros((4, len(days), k))
+    for d, arm, *values in rows:
+        per_day[:, position[d], arm] = [float(v or 0) for v in values]
+    cumulative = per_day.cumsum(axis=1)
+    conversion = experiment.reward_mode == RewardMode.CONVERSION
+    trials = cumulative[0] if conversion else cumulative[1]
+    looks = [
+        [Sample(float(trials[d, a]), float(cumulative[2, d, a]), float(cumulative[3, d, a])) for a in range(k)]
+        for d in range(len(days))
     ]
-    return classic_of(experiment, arms, totals)
+    final = looks[-1] if looks else []
+    binary = conversion or all(math.isclose(s.total, s.total_sq) for s in final)
+    weights = experiment.weights if experiment.allocation == "fixed" else None
+    exposures = cumulative[0, -1].tolist() if days else [0.0] * k
+    control = min(experiment.control_index, k - 1)
+    names = [a.name for a in experiment.pool.arms]
+    return classic_results(names, looks, exposures, control, binary, weights)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
 from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
-from app.domain.experiments.classic import classic_of, with_classic
+from app.domain.experiments.classic import load_classic, with_classic
 from app.domain.experiments.schemas import (
     AllocationChange,
     ArmStats,
@@ -274,7 +274,7 @@ class ExperimentService:
                     ci_high=high,
                 )
             )
-        classic = classic_of(experiment, arms, totals)
+        classic = await load_classic(self.session, experiment)
         return ExperimentStats(
             experiment_id=experiment.id,
             reward_mode=experiment.reward_mode.value,
