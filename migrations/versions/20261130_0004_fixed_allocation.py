@@ -1,4 +1,4 @@
-"""classic a/b tests: fixed-weight allocation, its split ranges and history, and the results view
+"""classic a/b tests: fixed-weight allocation, its split ranges and history, the results view, the start date
 
 Revision ID: 0004_fixed_allocation
 Revises: 0003
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -31,8 +32,12 @@ def upgrade() -> None:
     op.add_column(
         "experiments", sa.Column("results_view", sa.String(16), nullable=False, server_default=sa.text("'bayesian'"))
     )
+    op.add_column(
+        "experiments",
+        sa.Column("started_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    for name in ("results_view", "allocation_history", "split_ranges", "weights", "allocation"):
+    for name in ("started_at", "results_view", "allocation_history", "split_ranges", "weights", "allocation"):
         op.drop_column("experiments", name)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -7,12 +8,13 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import MediaType
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.db.models import Experiment, ExperimentStatus
 from app.domain.experiments.classic import load_classic
+from app.domain.experiments.export import series_csv
 from app.domain.experiments.forms import adjust_arms, blank_values, field_of, parse_form, policy_choices, values_of
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate
 from app.domain.experiments.services import ExperimentService, provide_experiment_service
@@ -223,6 +225,21 @@ class ExperimentPages(Controller):
     ) -> Response[str]:
         experiment = await results.experiment(principal, experiment_id)
         return _csv(await results.hourly_csv(experiment), f"{experiment.key}-hourly.csv")
+
+    @get("/{experiment_id:uuid}/series.csv")
+    async def series_export(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        principal: NamedDependency[Principal],
+        start: FromQuery[date | None] = None,
+        end: FromQuery[date | None] = None,
+        granularity: FromQuery[str] = "day",
+    ) -> Response[str]:
+        """the series for a date range (utc days, both included) at hour, day or week granularity."""
+        experiment = await results.experiment(principal, experiment_id)
+        body = await series_csv(results.session, experiment, start, end, granularity)
+        return _csv(body, f"{experiment.key}-{granularity}.csv")
 
     @post("/{experiment_id:uuid}/status", guards=[requires_editor], media_type=MediaType.HTML)
     async def change_status(

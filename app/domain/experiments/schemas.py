@@ -108,6 +108,9 @@ class Experiment(msgspec.Struct):
     split_ranges: list[list[int]] | None = None
     allocation_history: list[AllocationChange] = []
     results_view: str = "bayesian"
+    # when it first ran (none while a draft) and for how many whole days
+    started_at: datetime | None = None
+    days_running: int | None = None
 
 
 class ArmStats(msgspec.Struct):

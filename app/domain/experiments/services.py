@@ -73,6 +73,8 @@ def experiment_out(e: Experiment) -> ExperimentOut:
             for h in e.allocation_history or []
         ],
         results_view=e.results_view,
+        started_at=e.start_date,
+        days_running=e.days_running,
     )
 
 
@@ -176,6 +178,8 @@ class ExperimentService:
             seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
         )
         apply_decision(experiment, data.decision or Decision())
+        if experiment.status == ExperimentStatus.RUNNING:
+            experiment.started_at = datetime.now(UTC)
         # no allocation yet, so the first one is recorded in the history
         experiment.allocation_history, experiment.allocation = [], ""
         experiment.results_view = data.results_view
@@ -198,6 +202,8 @@ class ExperimentService:
             if target != experiment.status and target not in TRANSITIONS[experiment.status]:
                 raise ConflictError(f"can't go from {experiment.status.value} to {target.value}", field="status")
             experiment.status = target
+            if target == ExperimentStatus.RUNNING and experiment.started_at is None:
+                experiment.started_at = datetime.now(UTC)
         if "site_id" in changes and changes["site_id"] is not None:
             await self._site(principal, changes["site_id"])
         for field in ("control_index", "winner_index"):
