@@ -87,8 +87,11 @@ async def test_switching_to_fixed_and_back_and_changing_weights(tenant: Tenant) 
     assert all(a == 0 for b, a in zip(before, after, strict=True) if b == 0)
     moved = sum(b != a for b, a in zip(before, after, strict=True))
     assert abs(moved / len(visitors) - 0.4) < 0.1
+    # leaving weights out keeps them; an explicit null goes back to equal
+    assert (await put(tenant, experiment["id"], {"name": "renamed"}, 200))["weights"] == [0.9, 0.1]
+    assert (await put(tenant, experiment["id"], {"weights": None}, 200))["weights"] == [0.5, 0.5]
     back = await put(tenant, experiment["id"], {"allocation": "bandit"}, 200)
-    assert [h["allocation"] for h in back["allocation_history"]] == ["bandit", "fixed", "fixed", "bandit"]
+    assert [h["allocation"] for h in back["allocation_history"]] == ["bandit", "fixed", "fixed", "fixed", "bandit"]
     assert changed["allocation_history"][-1]["weights"] == [0.9, 0.1]
     # a bandit serves through its policy again: some visitor gets another arm on a second call
     repeats = [(await select(tenant, experiment["id"], "same"))["arm"]["index"] for _ in range(40)]

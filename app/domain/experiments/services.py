@@ -222,12 +222,13 @@ class ExperimentService:
         if "decision" in changes:
             apply_decision(experiment, changes.pop("decision"))
         if "allocation" in changes or "weights" in changes:
-            apply_allocation(
-                experiment,
-                changes.pop("allocation", experiment.allocation),
-                changes.pop("weights", None),
-                len(experiment.pool.arms),
-            )
+            n_arms = len(experiment.pool.arms)
+            allocation = changes.pop("allocation", experiment.allocation)
+            # an explicit null puts a fixed split back to equal weights; leaving weights out keeps them
+            reset = "weights" in changes and changes["weights"] is None and allocation == "fixed"
+            weights = equal_weights(n_arms) if reset else changes.pop("weights", None)
+            changes.pop("weights", None)
+            apply_allocation(experiment, allocation, weights, n_arms)
         for field, value in changes.items():
             setattr(experiment, field, value)
         await self.session.flush()
