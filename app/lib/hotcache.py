@@ -34,6 +34,7 @@ from app.lib.snapshot import (
     site_decoder,
 )
 from app.targeting import Gate, build_gate
+from app.targeting.split import Split
 
 log = structlog.get_logger(__name__)
 
@@ -48,12 +49,22 @@ class ExperimentRuntime:
     rng: np.random.Generator
     gate: Gate | None = None
     raw_gate: bytes | None = None
+    split: Split | None = None
 
 
 def initial_state(config: ExperimentConfig) -> tuple[Policy, BanditState]:
     policy = get_policy(config.protocol)
     state = policy.init_state(n_arms=len(config.arms), params=config.protocol_params, dim=config.context_dim)
     return policy, state
+
+
+def fixed_split(config: ExperimentConfig) -> Split | None:
+    """the fixed split's lookup table; none for a bandit, or a split that doesn't fit the arms."""
+    if config.allocation != "fixed" or not config.split or not config.weights:
+        return None
+    if len(config.weights) != len(config.arms) or any(r[2] >= len(config.arms) for r in config.split):
+        return None
+    return Split(config.split)
 
 
 def load_gate(config: ExperimentConfig, raw: bytes) -> Gate:
@@ -154,6 +165,7 @@ class HotCache:
                 state=state,
                 raw_params=None,
                 rng=np.random.default_rng(seed),
+                split=fixed_split(config),
             )
         for experiment_id, runtime in experiments.items():
             raw_gate = raw_gates.get(experiment_id.encode())

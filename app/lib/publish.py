@@ -55,6 +55,9 @@ def experiment_config(experiment: Experiment) -> ExperimentConfig:
         exploration_floor=experiment.exploration_floor,
         guardrails=[str(g["goal"]) for g in experiment.guardrails or [] if isinstance(g, dict) and "goal" in g],
         paused_arms=sorted({int(p["index"]) for p in experiment.paused_arms or [] if isinstance(p, dict)}),
+        allocation=experiment.allocation,
+        weights=list(experiment.weights) if experiment.weights else None,
+        split=[list(r) for r in experiment.split_ranges] if experiment.split_ranges else None,
     )
 
 

@@ -37,6 +37,10 @@ class ExperimentConfig(msgspec.Struct, frozen=True):
     guardrails: list[str] = []
     # arms a guardrail or an automatic decision took out of allocation (app.domain.guardrails)
     paused_arms: list[int] = []
+    # "fixed": serve `weights` through `split` (ranges [start, end, arm], app.targeting.split); never train
+    allocation: str = "bandit"
+    weights: list[float] | None = None
+    split: list[list[int]] | None = None
 
 
 class RuleConditionConfig(msgspec.Struct, frozen=True):

@@ -79,8 +79,8 @@ async def train(
     entries: list[Entry],
 ) -> int:
     """applies one experiment's new entries to its params in one vectorised update; returns how many trained."""
-    if config.status == "completed":
-        return 0  # a declared winner stops learning
+    if config.status == "completed" or config.allocation == "fixed":
+        return 0  # a declared winner stops learning; a fixed split never learns (its stats are still counted)
     raw = await redis.get(keys.params(config.id))
     policy, state = initial_state(config)
     last_id: str | None = None

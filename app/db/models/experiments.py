@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Boolean, Enum, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,4 +87,29 @@ class Experiment(Base):
     auto_drop: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # arms taken out of allocation: [{"index", "reason", "at"}]; the hot path reads them from the published config
     paused_arms: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
+    # "bandit" learns the split; "fixed" serves `weights` through the deterministic ranges of app.targeting.split
+    allocation: Mapped[str] = mapped_column(String(16), default="bandit", server_default="bandit")
+    weights: Mapped[list[float] | None] = mapped_column(JSONType)
+    split_ranges: Mapped[list[list[int]] | None] = mapped_column(JSONType)
+    # [{"at": iso time, "allocation": ..., "weights": [...]}]: what the experiment page says happened when
+    allocation_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
+    # which analysis the results page shows first: "bayesian" or "frequentist"
+    results_view: Mapped[str] = mapped_column(String(16), default="bayesian", server_default="bayesian")
+    # when it first ran (none while a draft); older rows fall back to created_at
+    started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     pool: Mapped[Pool] = relationship(lazy="selectin")
+
+    @property
+    def start_date(self) -> datetime | None:
+        if self.status == ExperimentStatus.DRAFT:
+            return None
+        return self.started_at or self.created_at
+
+    @property
+    def days_running(self) -> int | None:
+        """whole days since the start; a completed experiment stops counting at its last change."""
+        start = self.start_date
+        if start is None:
+            return None
+        until = self.updated_at if self.status == ExperimentStatus.COMPLETED else datetime.now(UTC)
+        return max(0, (until - start).days)

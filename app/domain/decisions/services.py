@@ -20,6 +20,8 @@ from app.lib.metrics import FEEDBACKS, SELECTIONS
 from app.lib.snapshot import ArmConfig, Event
 from app.lib.tokens import SelectionClaims, SelectionTokens, TokenError
 from app.targeting import bucket as salted_bucket
+from app.targeting.split import SPACE
+from app.targeting.split import position as split_position
 
 # reasons whose traffic is served outside the bandit: recorded as holdout, never trained on
 FIXED_REASONS = ("rule:", "rollout", "default", "forced")
@@ -40,6 +42,22 @@ def bucket(experiment_id: str, seed: int, visitor: str) -> float:
     salted by experiment and seed, and apart from the gate's rollout salt, so the two splits are independent.
     """
     return salted_bucket(f"traffic:{experiment_id}:{seed}", visitor)
+
+
+def fixed_choice(runtime: ExperimentRuntime, visitor: str) -> tuple[int, float, str]:
+    """a fixed split's arm: deterministic per visitor id; its propensity is the arm's weight.
+
+    the reason stays "policy" (the experiment's own allocation), so it is counted and tagged exactly as a
+    bandit's choice would be.
+    """
+    config = runtime.config
+    place = split_position(config.id, visitor) if visitor else int(runtime.rng.integers(SPACE))
+    if runtime.split is None or config.weights is None:
+        # a split that no longer fits the pool's arms: equal shares until someone sets the weights again
+        n_arms = len(config.arms)
+        return place * n_arms // SPACE, 1.0 / n_arms, "policy"
+    arm = runtime.split.arm_at(place)
+    return arm, config.weights[arm], "policy"
 
 
 def is_holdout(reason: str) -> bool:
@@ -92,6 +110,8 @@ class DecisionService:
             position = bucket(config.id, config.seed, visitor) if visitor else runtime.rng.random() * 100
             if position >= config.traffic_percent:
                 return default_arm, 1.0, "rollout"
+        if config.allocation == "fixed":
+            return fixed_choice(runtime, visitor)
         context = None
         if config.context_dim is not None:
             if vector is None:

@@ -54,6 +54,7 @@ def blank_values() -> dict[str, Any]:
         "max_expected_loss": "0.5",
         "min_trials_per_arm": "100",
         "practical_difference": "2",
+        "allocation": "bandit",
     }
 
 
@@ -75,6 +76,8 @@ def values_of(experiment: Experiment) -> dict[str, Any]:
         "max_expected_loss": f"{experiment.decision_max_expected_loss * 100:g}",
         "min_trials_per_arm": str(experiment.decision_min_trials_per_arm),
         "practical_difference": f"{experiment.decision_practical_difference * 100:g}",
+        "allocation": experiment.allocation,
+        "weights": ", ".join(f"{w * 100:g}" for w in experiment.weights or []),
     }
     for kind, key in GOALS.items():
         if goal.get("type") == kind:
@@ -142,6 +145,24 @@ def _number(values: dict[str, Any], name: str, errors: dict[str, str], low: floa
     return number
 
 
+def _allocation(values: dict[str, Any], count: int, errors: dict[str, str]) -> tuple[str, list[float] | None]:
+    """bandit, or a fixed split with its weights as percentages in arm order (empty: equal)."""
+    allocation = "fixed" if values.get("allocation") == "fixed" else "bandit"
+    text = str(values.get("weights", "")).strip()
+    if allocation == "bandit" or not text:
+        return allocation, None
+    try:
+        percents = [float(part.strip().rstrip("%")) for part in text.split(",")]
+    except ValueError:
+        percents = []
+    if len(percents) != count or any(not 0 <= p <= 100 for p in percents) or abs(sum(percents) - 100) > 1e-6:
+        errors["weights"] = f"Give {count} percentages, one per arm in order, that add up to 100 (e.g. 50, 50)."
+        return allocation, None
+    # the service wants fractions summing to 1 within 1e-9: rescale what rounding left over
+    total = sum(percents)
+    return allocation, [p / total for p in percents]
+
+
 def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     form = ParsedForm(values=values)
     errors = form.errors
@@ -150,7 +171,9 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     form.arms = [_arm(values, i, errors, seen) for i in range(count)]
     if count < 2:
         errors["arms"] = "An experiment needs at least two arms."
+    allocation, weights = _allocation(values, count, errors)
     form.body = {
+        "allocation": allocation,
         "name": _name(values, errors),
         "site_id": values.get("site_id") or None,
         "traffic_percent": _number(values, "traffic_percent", errors, 0, 100, "Enter a number between 0 and 100."),
@@ -158,6 +181,8 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
         "goal": _goal(values, errors),
         "decision": _decision(values, errors),
     }
+    if weights is not None:
+        form.body["weights"] = weights
     floor = _floor(values, errors)
     if floor is not None:
         form.body["exploration_floor"] = floor

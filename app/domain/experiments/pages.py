@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -7,11 +8,13 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import MediaType
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.db.models import Experiment, ExperimentStatus
+from app.domain.experiments.classic import load_classic
+from app.domain.experiments.export import series_csv
 from app.domain.experiments.forms import (
     RECOMMENDED_POLICY,
     adjust_arms,
@@ -198,6 +201,7 @@ class ExperimentPages(Controller):
         context["site"] = site
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["audit"] = await audit_trail(results.session, experiment)
+        context["classic"] = await load_classic(results.session, experiment)
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")
@@ -210,6 +214,7 @@ class ExperimentPages(Controller):
         experiment, view = await results.results(principal, experiment_id)
         context = _results_context(experiment, view, principal)
         context["holdout"] = await holdout_stats(results.session, experiment)
+        context["classic"] = await load_classic(results.session, experiment)
         return HTMXTemplate(template_name="experiments/partials/_results.html", context=context)
 
     @get("/{experiment_id:uuid}/results.csv")
@@ -232,6 +237,21 @@ class ExperimentPages(Controller):
         experiment = await results.experiment(principal, experiment_id)
         return _csv(await results.hourly_csv(experiment), f"{experiment.key}-hourly.csv")
 
+    @get("/{experiment_id:uuid}/series.csv")
+    async def series_export(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        principal: NamedDependency[Principal],
+        start: FromQuery[date | None] = None,
+        end: FromQuery[date | None] = None,
+        granularity: FromQuery[str] = "day",
+    ) -> Response[str]:
+        """the series for a date range (utc days, both included) at hour, day or week granularity."""
+        experiment = await results.experiment(principal, experiment_id)
+        body = await series_csv(results.session, experiment, start, end, granularity)
+        return _csv(body, f"{experiment.key}-{granularity}.csv")
+
     @post("/{experiment_id:uuid}/status", guards=[requires_editor], media_type=MediaType.HTML)
     async def change_status(
         self,
@@ -245,6 +265,24 @@ class ExperimentPages(Controller):
             raise InvalidInputError("unknown action", field="action")
         await experiments.update(principal, experiment_id, ExperimentUpdate(status=target))
         return Redirect(f"/experiments/{experiment_id}")
+
+    @post("/{experiment_id:uuid}/results-view", guards=[requires_editor], media_type=MediaType.HTML)
+    async def change_results_view(
+        self,
+        experiment_id: FromPath[UUID],
+        data: Form,
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Any:
+        view = data.get("results_view", "")
+        if view == "bayesian":
+            update = ExperimentUpdate(results_view="bayesian")
+        elif view == "frequentist":
+            update = ExperimentUpdate(results_view="frequentist")
+        else:
+            raise InvalidInputError("choose bayesian or frequentist", field="results_view")
+        await experiments.update(principal, experiment_id, update)
+        return Redirect(f"/experiments/{experiment_id}#results")
 
     @post("/{experiment_id:uuid}/winner", guards=[requires_editor], media_type=MediaType.HTML)
     async def declare_winner(

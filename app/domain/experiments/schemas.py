@@ -28,6 +28,10 @@ Floor = Annotated[
         "with k arms each gets at least f/k, so every arm keeps being measured."
     ),
 ]
+Allocation = Literal["bandit", "fixed"]
+ResultsView = Literal["bayesian", "frequentist"]
+# one per arm, non-negative, summing to 1 (checked by the service against the pool's arms)
+Weights = Annotated[list[float], msgspec.Meta(min_length=1, max_length=100)]
 
 
 class Decision(msgspec.Struct, forbid_unknown_fields=True):
@@ -93,6 +97,9 @@ class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     # automatic decisions: ship the winner when the results' rule says ship; pause an arm that is clearly worse
     auto_ship: bool = False
     auto_drop: bool = False
+    allocation: Allocation = "bandit"
+    weights: Weights | None = None
+    results_view: ResultsView = "bayesian"
 
 
 class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -117,6 +124,15 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     paused_arms: (
         Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(max_length=100)] | msgspec.UnsetType
     ) = msgspec.UNSET
+    allocation: Allocation | msgspec.UnsetType = msgspec.UNSET
+    weights: Weights | msgspec.UnsetType | None = msgspec.UNSET
+    results_view: ResultsView | msgspec.UnsetType = msgspec.UNSET
+
+
+class AllocationChange(msgspec.Struct):
+    at: datetime
+    allocation: str
+    weights: list[float] | None
 
 
 class Experiment(msgspec.Struct):
@@ -143,6 +159,15 @@ class Experiment(msgspec.Struct):
     auto_ship: bool = False
     auto_drop: bool = False
     paused_arms: list[PausedArm] = []
+    allocation: str = "bandit"
+    # the fixed split: weights and its ranges [start, end, arm] on [0, 2**53) (see the readme)
+    weights: list[float] | None = None
+    split_ranges: list[list[int]] | None = None
+    allocation_history: list[AllocationChange] = []
+    results_view: str = "bayesian"
+    # when it first ran (none while a draft) and for how many whole days
+    started_at: datetime | None = None
+    days_running: int | None = None
 
 
 class ArmStats(msgspec.Struct):
@@ -154,6 +179,17 @@ class ArmStats(msgspec.Struct):
     mean: float
     ci_low: float
     ci_high: float
+    # the classic view: the wilson interval of a conversion rate, and versus the control (none for it) the
+    # difference's 95% interval, the fixed-horizon p-value (z-test or welch) and the always-valid one
+    wilson_low: float | None = None
+    wilson_high: float | None = None
+    p_value: float | None = None
+    always_valid_p_value: float | None = None
+    diff_ci_low: float | None = None
+    diff_ci_high: float | None = None
+    lift: float | None = None
+    lift_ci_low: float | None = None
+    lift_ci_high: float | None = None
 
 
 class ExperimentStats(msgspec.Struct):
@@ -163,3 +199,5 @@ class ExperimentStats(msgspec.Struct):
     updated_at: datetime | None
     # traffic the experiment's gate served outside the bandit: never part of the arms above
     holdout: HoldoutStats | None = None
+    # fixed splits only: chi-square test of the exposures against the weights (below 0.001: the split is broken)
+    srm_p_value: float | None = None

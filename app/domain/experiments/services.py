@@ -3,6 +3,8 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bandits import PolicyError, get_policy
 from app.bandits.floor import check_floor
 from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
+from app.domain.experiments.classic import load_classic, with_classic
 from app.domain.experiments.schemas import (
+    AllocationChange,
     ArmStats,
     Decision,
     ExperimentCreate,
@@ -35,6 +39,7 @@ from app.lib.publish import Publisher
 from app.lib.tenancy import get_owned
 from app.stats import arm_interval
 from app.stats.models import Kind
+from app.targeting.split import SplitError, check_weights, equal_weights, rebalance
 
 # which status changes a person may ask for; completed is final
 TRANSITIONS: dict[ExperimentStatus, set[ExperimentStatus]] = {
@@ -70,7 +75,37 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         auto_ship=e.auto_ship,
         auto_drop=e.auto_drop,
         paused_arms=[msgspec.convert(p, PausedArm) for p in e.paused_arms or []],
+        allocation=e.allocation,
+        weights=e.weights,
+        split_ranges=e.split_ranges if e.allocation == "fixed" else None,
+        allocation_history=[
+            AllocationChange(at=datetime.fromisoformat(h["at"]), allocation=h["allocation"], weights=h.get("weights"))
+            for h in e.allocation_history or []
+        ],
+        results_view=e.results_view,
+        started_at=e.start_date,
+        days_running=e.days_running,
     )
+
+
+def apply_allocation(e: Experiment, allocation: str, weights: Sequence[float] | None, n_arms: int) -> None:
+    """sets the allocation; a fixed split keeps its ranges across weight changes (fewest visitors move)."""
+    if weights is not None:
+        try:
+            weights = check_weights(weights, n_arms)
+        except SplitError as exc:
+            raise InvalidInputError(str(exc), field="weights") from exc
+    elif allocation == "fixed":
+        weights = e.weights if e.weights and len(e.weights) == n_arms else equal_weights(n_arms)
+    changed = allocation != e.allocation or list(weights or []) != list(e.weights or [])
+    e.allocation = allocation
+    e.weights = list(weights) if weights is not None else None
+    if allocation == "fixed":
+        current = [(int(a), int(b), int(c)) for a, b, c in e.split_ranges or []]
+        e.split_ranges = [list(r) for r in rebalance(current, e.weights or [])]
+    if changed:
+        entry = {"at": datetime.now(UTC).isoformat(), "allocation": allocation, "weights": e.weights}
+        e.allocation_history = [*(e.allocation_history or []), entry]
 
 
 def decision_of(e: Experiment) -> Decision:
@@ -172,6 +207,12 @@ class ExperimentService:
             exploration_floor=floor,
         )
         apply_decision(experiment, data.decision or Decision())
+        if experiment.status == ExperimentStatus.RUNNING:
+            experiment.started_at = datetime.now(UTC)
+        # no allocation yet, so the first one is recorded in the history
+        experiment.allocation_history, experiment.allocation = [], ""
+        experiment.results_view = data.results_view
+        apply_allocation(experiment, data.allocation, data.weights, len(pool.arms))
         experiment.pool = pool
         self.session.add(experiment)
         await self._flush_unique_key()
@@ -190,6 +231,8 @@ class ExperimentService:
             if target != experiment.status and target not in TRANSITIONS[experiment.status]:
                 raise ConflictError(f"can't go from {experiment.status.value} to {target.value}", field="status")
             experiment.status = target
+            if target == ExperimentStatus.RUNNING and experiment.started_at is None:
+                experiment.started_at = datetime.now(UTC)
         if "site_id" in changes and changes["site_id"] is not None:
             await self._site(principal, changes["site_id"])
         for field in ("control_index", "winner_index"):
@@ -214,6 +257,14 @@ class ExperimentService:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:
             apply_decision(experiment, changes.pop("decision"))
+        if "allocation" in changes or "weights" in changes:
+            n_arms = len(experiment.pool.arms)
+            allocation = changes.pop("allocation", experiment.allocation)
+            # an explicit null puts a fixed split back to equal weights; leaving weights out keeps them
+            reset = "weights" in changes and changes["weights"] is None and allocation == "fixed"
+            weights = equal_weights(n_arms) if reset else changes.pop("weights", None)
+            changes.pop("weights", None)
+            apply_allocation(experiment, allocation, weights, n_arms)
         for field, value in changes.items():
             setattr(experiment, field, value)
         await self.session.flush()
@@ -266,12 +317,14 @@ class ExperimentService:
                     ci_high=high,
                 )
             )
+        classic = await load_classic(self.session, experiment)
         return ExperimentStats(
             experiment_id=experiment.id,
             reward_mode=experiment.reward_mode.value,
-            arms=arms,
+            arms=[with_classic(arm, c) for arm, c in zip(arms, classic.arms, strict=True)],
             updated_at=updated_at,
             holdout=await holdout_stats(self.session, experiment),
+            srm_p_value=classic.srm_p_value,
         )
 
     async def _pool(self, principal: Principal, pool_id: UUID) -> Pool:

@@ -44,6 +44,8 @@ def traffic_now(experiment: Experiment, cache: HotCache | None) -> list[float] |
         return [1.0 if i == served else 0.0 for i in range(k)]
     if experiment.status == ExperimentStatus.PAUSED:
         return [1.0 if i == experiment.control_index else 0.0 for i in range(k)]
+    if experiment.allocation == "fixed" and experiment.weights and len(experiment.weights) == k:
+        return [float(w) for w in experiment.weights]  # a fixed split serves its weights, whatever the policy holds
     if experiment.status == ExperimentStatus.DRAFT or cache is None or experiment.context_dim is not None:
         return None
     runtime = cache.experiments.get(str(experiment.id))
