@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import ApiKey, Experiment, FeatureGate, Site
 from app.lib.keys import RedisKeys
 from app.lib.snapshot import (
+    DEFAULT_REWARD_MAX,
     ApiKeyConfig,
     ArmConfig,
     ExperimentConfig,
@@ -51,6 +52,7 @@ def experiment_config(experiment: Experiment) -> ExperimentConfig:
             for arm in experiment.pool.arms
         ],
         goal=dict(experiment.goal or {}),
+        reward_max=experiment.reward_max or DEFAULT_REWARD_MAX,
     )
 
 

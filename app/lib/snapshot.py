@@ -6,6 +6,9 @@ from typing import Any
 
 import msgspec
 
+# the default bound on |reward| of one feedback: ample for an order's revenue, far from what breaks a policy
+DEFAULT_REWARD_MAX = 10_000.0
+
 
 class ArmConfig(msgspec.Struct, frozen=True):
     index: int
@@ -32,6 +35,8 @@ class ExperimentConfig(msgspec.Struct, frozen=True):
     attribution_window_seconds: int
     arms: list[ArmConfig]
     goal: dict[str, Any] = {}
+    # feedbacks with |reward| above this are refused; the worker sets aside any that got into a stream
+    reward_max: float = DEFAULT_REWARD_MAX
 
 
 class RuleConditionConfig(msgspec.Struct, frozen=True):
@@ -121,6 +126,8 @@ class ParamsRecord(msgspec.Struct, frozen=True):
     state: str
     events: int = 0
     updated_at: float = 0.0
+    # events the policy could not take: neither trained on nor counted in the statistics
+    set_aside: int = 0
 
 
 params_decoder = msgspec.json.Decoder(ParamsRecord)

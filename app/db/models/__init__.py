@@ -4,6 +4,7 @@ from app.db.models.accounts import ApiKey, Membership, Organization, Role, User
 from app.db.models.base import Base
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
 from app.db.models.gates import FeatureGate, HoldoutStatsHourly
+from app.db.models.recovery import ExperimentParams, FeedbackMark, MemberChange
 from app.db.models.sites import Site
 from app.db.models.statistics import ArmStatsHourly, PolicySnapshot, StreamCheckpoint
 from app.db.models.team import Invitation
@@ -14,10 +15,13 @@ __all__ = [
     "ArmStatsHourly",
     "Base",
     "Experiment",
+    "ExperimentParams",
     "ExperimentStatus",
+    "FeedbackMark",
     "FeatureGate",
     "HoldoutStatsHourly",
     "Invitation",
+    "MemberChange",
     "Membership",
     "Organization",
     "PolicySnapshot",

@@ -20,6 +20,16 @@ ProbBest = Annotated[float, msgspec.Meta(gt=0.5, le=1.0)]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 MinTrials = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 PriorCount = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
+# the largest |reward| one feedback may carry; larger ones are refused with a 422 (see DEFAULT_REWARD_MAX)
+RewardMax = Annotated[
+    float,
+    msgspec.Meta(
+        gt=0.0,
+        le=1e9,
+        description="Largest absolute reward one feedback may carry (continuous rewards, e.g. revenue);"
+        " larger ones are refused. Default 10000.",
+    ),
+]
 
 
 class Decision(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,6 +59,7 @@ class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     goal: dict[str, Any] = {}
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
     decision: Decision | None = None
+    reward_max: RewardMax | None = None
 
 
 class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,6 +76,7 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     attribution_window_seconds: Window | msgspec.UnsetType = msgspec.UNSET
     goal: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     decision: Decision | msgspec.UnsetType = msgspec.UNSET
+    reward_max: RewardMax | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Experiment(msgspec.Struct):
@@ -86,6 +98,7 @@ class Experiment(msgspec.Struct):
     decision: Decision
     created_at: datetime
     updated_at: datetime
+    reward_max: float = 10_000.0
 
 
 class ArmStats(msgspec.Struct):

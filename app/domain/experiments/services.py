@@ -22,6 +22,7 @@ from app.domain.tag.goals import validate_goal
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
 from app.lib.publish import Publisher
+from app.lib.snapshot import DEFAULT_REWARD_MAX
 from app.lib.tenancy import get_owned
 from app.stats import arm_interval
 
@@ -54,7 +55,12 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         decision=decision_of(e),
         created_at=e.created_at,
         updated_at=e.updated_at,
+        reward_max=reward_max_of(e),
     )
+
+
+def reward_max_of(e: Experiment) -> float:
+    return e.reward_max or DEFAULT_REWARD_MAX
 
 
 def decision_of(e: Experiment) -> Decision:
@@ -135,6 +141,7 @@ class ExperimentService:
             attribution_window_seconds=data.attribution_window_seconds,
             goal=data.goal,
             seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
+            reward_max=data.reward_max,
         )
         apply_decision(experiment, data.decision or Decision())
         experiment.pool = pool
