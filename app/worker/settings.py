@@ -17,6 +17,7 @@ from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
 from app.worker.drain import Drainer
+from app.worker.recovery import restore_params
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -27,8 +28,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     redis = create_redis(settings, socket_timeout=10.0)
     keys = redis_keys(settings)
     if not await redis.exists(keys.config_version):
+        # a first start, or a redis that lost everything: configuration and params come back from postgres
         async with sessions() as session:
             await Publisher(redis, keys).everything(session)
+        await restore_params(redis, keys, sessions)
     lease = float(os.environ.get("WORKER_LEASE_SECONDS", "10"))
     drainer = Drainer(redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=lease)
     metrics = WorkerMetricsPublisher(redis, keys, drainer.worker_id)

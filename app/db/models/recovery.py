@@ -42,8 +42,6 @@ class MemberChange(KeyedBase):
 
     __tablename__ = "member_changes"
 
-    organization_id: Mapped[UUID] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
+    organization_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[UUID] = mapped_column(primary_key=True)
     changed_at: Mapped[float] = mapped_column()
