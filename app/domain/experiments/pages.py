@@ -14,7 +14,12 @@ from litestar.response import Redirect, Template
 from app.db.models import Experiment, ExperimentStatus
 from app.domain.experiments.forms import adjust_arms, blank_values, field_of, parse_form, policy_choices, values_of
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate
-from app.domain.experiments.services import ExperimentService, provide_experiment_service
+from app.domain.experiments.services import (
+    ExperimentService,
+    provide_experiment_service,
+    reward_max_of,
+    set_aside_events,
+)
 from app.domain.gates.services import holdout_stats
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
 from app.domain.pools.services import PoolService, provide_pool_service
@@ -187,6 +192,8 @@ class ExperimentPages(Controller):
         context = _results_context(experiment, view, principal)
         context["site"] = site
         context["holdout"] = await holdout_stats(results.session, experiment)
+        context["set_aside"] = await set_aside_events(results.session, experiment.id)
+        context["reward_max"] = reward_max_of(experiment)
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")

@@ -21,13 +21,12 @@ Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 MinTrials = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 PriorCount = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
 # the largest |reward| one feedback may carry; larger ones are refused with a 422 (see DEFAULT_REWARD_MAX)
+# (checked by the service, so a bad one is a 422 naming the field: app.domain.experiments.services.check_reward_max)
 RewardMax = Annotated[
     float,
     msgspec.Meta(
-        gt=0.0,
-        le=1e9,
-        description="Largest absolute reward one feedback may carry (continuous rewards, e.g. revenue);"
-        " larger ones are refused. Default 10000.",
+        description="Largest absolute reward one feedback may carry (continuous rewards, e.g. revenue), above 0"
+        " and at most 1e9; larger rewards are refused with a 422. Default 10000.",
     ),
 ]
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
-from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
+from app.db.models import ArmStatsHourly, Experiment, ExperimentParams, ExperimentStatus, Pool, RewardMode, Site
 from app.domain.experiments.schemas import ArmStats, Decision, ExperimentCreate, ExperimentStats, ExperimentUpdate
 from app.domain.experiments.schemas import Experiment as ExperimentOut
 from app.domain.gates.services import holdout_stats
@@ -56,6 +56,24 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         created_at=e.created_at,
         updated_at=e.updated_at,
         reward_max=reward_max_of(e),
+    )
+
+
+REWARD_MAX_LIMIT = 1e9
+
+
+def check_reward_max(value: float | None) -> None:
+    """a bound on |reward| keeps every policy and statistic finite: positive, and small enough that sums of
+    squares of billions of rewards stay far from overflowing."""
+    if value is not None and not (math.isfinite(value) and 0.0 < value <= REWARD_MAX_LIMIT):
+        raise InvalidInputError(f"reward_max must be above 0 and at most {REWARD_MAX_LIMIT:g}", field="reward_max")
+
+
+async def set_aside_events(session: AsyncSession, experiment_id: UUID) -> int:
+    """events the worker could not train on (app.worker.robust): neither learnt nor counted in the results."""
+    return int(
+        await session.scalar(select(ExperimentParams.set_aside).where(ExperimentParams.experiment_id == experiment_id))
+        or 0
     )
 
 
@@ -125,6 +143,7 @@ class ExperimentService:
         params = validate_policy(data.protocol, data.protocol_params, data.context_dim)
         self._check_arm_index(pool, data.control_index, "control_index")
         validate_goal(data.goal)  # stored as given, so the form reads back what it wrote
+        check_reward_max(data.reward_max)
         experiment = Experiment(
             organization_id=principal.organization_id,
             pool_id=pool.id,
@@ -175,6 +194,8 @@ class ExperimentService:
             )
         if "goal" in changes:
             validate_goal(changes["goal"])
+        if "reward_max" in changes:
+            check_reward_max(changes["reward_max"])
         if "reward_mode" in changes:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:
