@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from typing import Any
 
+import asyncpg
 from arq import cron
 from arq.connections import RedisSettings
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.lib.logging import configure_logging
@@ -16,6 +19,7 @@ from app.lib.metrics import WorkerMetricsPublisher
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
+from app.worker import outage
 from app.worker.drain import Drainer
 from app.worker.recovery import restore_params
 
@@ -38,6 +42,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     with contextlib.suppress(RedisError, OSError):
         await metrics.publish()
     ctx.update(engine=engine, levers_redis=redis, drainer=drainer, worker_metrics=metrics)
+    outage.REDIS.up()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -52,7 +57,18 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def drain(ctx: dict[str, Any]) -> int:
-    done = await ctx["drainer"].tick()
+    # a store outage is not a job failure: no traceback per tick, one line when it goes and one when it's back;
+    # the batch in flight stays pending and is retried on the next tick
+    try:
+        done = await ctx["drainer"].tick()
+    except (RedisError, OSError) as exc:
+        outage.REDIS.down(exc)
+        return 0
+    except (SQLAlchemyError, asyncpg.PostgresError) as exc:
+        outage.POSTGRES.down(exc)
+        return 0
+    outage.REDIS.up()
+    outage.POSTGRES.up()
     with contextlib.suppress(RedisError, OSError):
         await ctx["worker_metrics"].maybe_publish()
     return done
@@ -66,7 +82,8 @@ def worker_settings(settings: Settings | None = None) -> type:
         cron_jobs = [cron(drain, second=None, unique=False, run_at_startup=True, timeout=60, keep_result=0)]
         on_startup = startup
         on_shutdown = shutdown
-        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        # no retries of arq's own (each one a warning with its traceback): app.worker.supervise backs off
+        redis_settings = replace(RedisSettings.from_dsn(settings.redis_url), conn_retries=0)
         queue_name = redis_keys(settings).arq_queue
         ctx = {"levers_settings": settings}
         max_jobs = 4

@@ -1,0 +1,35 @@
+"""a store that went away is logged once when it goes and once when it is back, never once per tick."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Outage:
+    def __init__(self, store: str) -> None:
+        self.store = store
+        self.since: float | None = None
+        self.failures = 0
+
+    def down(self, exc: BaseException) -> None:
+        self.failures += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning(f"{self.store} is unavailable; retrying with back-off", error=str(exc) or type(exc).__name__)
+
+    def up(self) -> None:
+        if self.since is not None:
+            log.warning(
+                f"{self.store} is back; resuming",
+                after_seconds=round(time.monotonic() - self.since, 1),
+                failed_attempts=self.failures,
+            )
+            self.since, self.failures = None, 0
+
+
+REDIS = Outage("redis")
+POSTGRES = Outage("postgres")
