@@ -17,9 +17,11 @@ from tests.support.processes import free_port
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, persist: bool = False) -> None:
         self.port = free_port()
         self.workdir = workdir
+        # persist: an append-only file in workdir, so a stop and start is an outage, not also a data loss
+        self.persist = persist
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -29,7 +31,8 @@ class RedisServer:
     def start(self) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed"
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else ["--appendonly", "no"]
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *aof]
         self.process = subprocess.Popen(
             [*args, "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -62,8 +65,8 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[RedisServer]:
-    server = RedisServer(workdir)
+def redis_server(workdir: Path, persist: bool = False) -> Iterator[RedisServer]:
+    server = RedisServer(workdir, persist)
     server.start()
     try:
         yield server
