@@ -98,7 +98,9 @@ def _b64(text: str) -> bytes:
 
 
 def _event(experiment_id: str, kind: str, arm: int, reward: float, trials: int, nonce: str = "") -> Event:
-    return Event(kind=kind, experiment=experiment_id, arm=arm, reward=reward, trials=trials, ts=time.time(), nonce=nonce)
+    return Event(
+        kind=kind, experiment=experiment_id, arm=arm, reward=reward, trials=trials, ts=time.time(), nonce=nonce
+    )
 
 
 async def _record(redis: Redis, app: Litestar, experiment_id: str) -> Any:

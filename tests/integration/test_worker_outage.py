@@ -33,7 +33,8 @@ async def _wait_for(tenant: Tenant, experiment_id: str, expected: int, log: Path
         if await _exposures(tenant, experiment_id) == expected:
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"{await _exposures(tenant, experiment_id)} counted, not {expected}: {log.read_text()[-3000:]}")
+    counted = await _exposures(tenant, experiment_id)
+    raise AssertionError(f"{counted} counted, not {expected}: {_tail(log)}")
 
 
 async def _send(settings: Settings, experiment_id: str, n: int) -> None:
@@ -59,7 +60,7 @@ async def test_the_worker_waits_out_a_redis_outage_logs_it_once_and_resumes(
             await _wait_for(tenant, experiment_id, 50, log)
             server.stop()
             await asyncio.sleep(5)  # several ticks, and a few attempts of arq's own to reconnect
-            assert worker.poll() is None, f"the worker exited with redis: {log.read_text()[-3000:]}"
+            assert worker.poll() is None, f"the worker exited with redis: {_tail(log)}"
             server.start()
             await _send(own, experiment_id, 30)
             await _wait_for(tenant, experiment_id, 80, log)
@@ -70,6 +71,10 @@ async def test_the_worker_waits_out_a_redis_outage_logs_it_once_and_resumes(
     assert text.count("redis is unavailable") == 1, text[-3000:]
     assert "redis is back" in text, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:]
 
 
 def _children(pid: int) -> dict[int, str]:
