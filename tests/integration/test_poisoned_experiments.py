@@ -9,11 +9,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import numpy as np
 import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from app.bandits import get_policy
 from app.lib.events import EventWriter
 from app.lib.snapshot import Event, params_decoder
 from app.settings import Settings
@@ -131,8 +133,11 @@ async def test_events_that_reached_a_stream_anyway_are_set_aside_and_learning_go
 
     record = await _record(redis, app, revenue)
     assert (record.events, record.set_aside) == (20, 2)
-    policy_state = json.loads(record.state)
-    assert policy_state["policy"] == "gaussian_ts"
+    # the attacker's arm is not favoured: both arms saw ten rewards of 50, so selections split about evenly
+    policy = get_policy("gaussian_ts")
+    state, rng = policy.state_from_json(record.state), np.random.default_rng(3)
+    picks = [policy.select(state, rng).arm for _ in range(400)]
+    assert 0.3 < picks.count(1) / 400 < 0.7
     stats = (await tenant.get(f"/api/v1/experiments/{revenue}/stats", 200)).json()
     assert [a["reward_sum"] for a in stats["arms"]] == [500.0, 500.0]  # the poison is in neither results
     assert all(math.isfinite(a["ci_high"]) for a in stats["arms"])
