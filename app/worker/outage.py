@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 
+import asyncpg
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +34,10 @@ class Outage:
             )
             self.since, self.failures = None, 0
 
+
+# what an unreachable store raises; anything else (a wrong reply, a constraint) is a bug and fails loudly
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+POSTGRES_DOWN = (OperationalError, InterfaceError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 REDIS = Outage("redis")
 POSTGRES = Outage("postgres")

@@ -7,11 +7,9 @@ import os
 from dataclasses import replace
 from typing import Any
 
-import asyncpg
 from arq import cron
 from arq.connections import RedisSettings
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.lib.logging import configure_logging
@@ -61,10 +59,10 @@ async def drain(ctx: dict[str, Any]) -> int:
     # the batch in flight stays pending and is retried on the next tick
     try:
         done = await ctx["drainer"].tick()
-    except (RedisError, OSError) as exc:
+    except outage.REDIS_DOWN as exc:
         outage.REDIS.down(exc)
         return 0
-    except (SQLAlchemyError, asyncpg.PostgresError) as exc:
+    except outage.POSTGRES_DOWN as exc:
         outage.POSTGRES.down(exc)
         return 0
     outage.REDIS.up()

@@ -6,11 +6,8 @@ from __future__ import annotations
 import contextlib
 import time
 
-import asyncpg
 import structlog
 from arq.worker import create_worker
-from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.settings import Settings
 from app.worker import outage
@@ -31,9 +28,9 @@ def run_until_stopped(settings: Settings) -> int:
         try:
             worker.run()
             return 0  # arq returns once a signal asked it to stop
-        except (RedisError, OSError) as exc:
+        except outage.REDIS_DOWN as exc:
             outage.REDIS.down(exc)
-        except (SQLAlchemyError, asyncpg.PostgresError) as exc:
+        except outage.POSTGRES_DOWN as exc:
             outage.POSTGRES.down(exc)
         # arq's close gave up at its first redis call: release what startup opened (engine, connections)
         if "engine" in worker.ctx:
