@@ -9,6 +9,7 @@ from typing import Any
 from app.bandits import describe_policies
 from app.db.models import Experiment
 from app.domain.pools.schemas import ArmIn
+from app.lib.snapshot import DEFAULT_REWARD_MAX
 
 MAX_ARMS = 20
 ARM_FIELDS = ("name", "text", "html", "redirect", "class", "style", "attributes")
@@ -43,6 +44,7 @@ def blank_values() -> dict[str, Any]:
         "protocol": "beta_ts",
         "reward_mode": "conversion",
         "traffic_percent": "100",
+        "reward_max": "10000",
         "arm_count": "2",
         "control_index": "0",
         "arm-0-name": "Control",
@@ -64,6 +66,7 @@ def values_of(experiment: Experiment) -> dict[str, Any]:
         "protocol": experiment.protocol,
         "reward_mode": experiment.reward_mode.value,
         "traffic_percent": f"{experiment.traffic_percent:g}",
+        "reward_max": f"{experiment.reward_max or DEFAULT_REWARD_MAX:g}",
         "arm_count": str(len(experiment.pool.arms)),
         "control_index": str(experiment.control_index),
         "goal_type": goal.get("type", "event"),
@@ -182,6 +185,14 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
         errors["control_index"] = "Choose which arm is the control."
         control = 0
     traffic = _number(values, "traffic_percent", errors, 0, 100, "Enter a number between 0 and 100.")
+    reward_max = _number(
+        {"reward_max": values.get("reward_max") or f"{DEFAULT_REWARD_MAX:g}"},
+        "reward_max",
+        errors,
+        1e-9,
+        1e9,
+        "Enter a number above 0 and at most 1000000000.",
+    )
     prob_best = _number(values, "prob_best", errors, 50.01, 100, "Enter a percentage above 50 and at most 100.")
     loss = _number(values, "max_expected_loss", errors, 0, 100, "Enter a percentage between 0 and 100.")
     difference = _number(values, "practical_difference", errors, 0, 100, "Enter a percentage between 0 and 100.")
@@ -209,6 +220,7 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
         "name": name,
         "site_id": values.get("site_id") or None,
         "traffic_percent": traffic,
+        "reward_max": reward_max,
         "control_index": control,
         "goal": goal,
         "decision": {
