@@ -43,12 +43,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "feedback_marks",
-        sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("experiment_id", GUID, nullable=False),
         sa.Column("expires_at", INSTANT, nullable=False),
         _experiment_fk("feedback_marks"),
-        sa.PrimaryKeyConstraint("kind", "nonce", name=op.f("pk_feedback_marks")),
+        sa.PrimaryKeyConstraint("nonce", "kind", name=op.f("pk_feedback_marks")),
     )
     op.create_index(op.f("ix_feedback_marks_experiment_id"), "feedback_marks", ["experiment_id"])
     op.create_index(op.f("ix_feedback_marks_expires_at"), "feedback_marks", ["expires_at"])

@@ -31,8 +31,9 @@ class FeedbackMark(KeyedBase):
 
     __tablename__ = "feedback_marks"
 
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # nonce first: the worker looks marks up by nonce
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     experiment_id: Mapped[UUID] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
 
