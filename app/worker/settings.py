@@ -12,12 +12,12 @@ from arq.connections import RedisSettings
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from app.lib import outage
 from app.lib.logging import configure_logging
 from app.lib.metrics import WorkerMetricsPublisher
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
-from app.worker import outage
 from app.worker.drain import Drainer
 from app.worker.recovery import restore_params
 

@@ -9,8 +9,8 @@ import time
 import structlog
 from arq.worker import create_worker
 
+from app.lib import outage
 from app.settings import Settings
-from app.worker import outage
 from app.worker.settings import shutdown, worker_settings
 
 log = structlog.get_logger(__name__)

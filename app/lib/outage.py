@@ -14,8 +14,9 @@ log = structlog.get_logger(__name__)
 
 
 class Outage:
-    def __init__(self, store: str) -> None:
+    def __init__(self, store: str, retrying: str = "with back-off") -> None:
         self.store = store
+        self.retrying = retrying
         self.since: float | None = None
         self.failures = 0
 
@@ -23,7 +24,7 @@ class Outage:
         self.failures += 1
         if self.since is None:
             self.since = time.monotonic()
-            log.warning(f"{self.store} is unavailable; retrying with back-off", error=str(exc) or type(exc).__name__)
+            log.warning(f"{self.store} is unavailable; retrying {self.retrying}", error=str(exc) or type(exc).__name__)
 
     def up(self) -> None:
         if self.since is not None:
