@@ -109,6 +109,9 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     nonce: str = ""
     request_id: str = ""
     label: str = ""
+    # a tag conversion's id (eid), hashed with its experiment: the worker keeps it counted once even when
+    # redis lost the mark the web checks
+    eid: str = ""
 
 
 experiment_decoder = msgspec.json.Decoder(ExperimentConfig)

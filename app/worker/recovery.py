@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Experiment, ExperimentParams, FeedbackMark, PolicySnapshot
 from app.lib.keys import RedisKeys
-from app.lib.snapshot import ExperimentConfig, ParamsRecord, encode
+from app.lib.snapshot import Event, ExperimentConfig, ParamsRecord, encode
 from app.worker.streams import Entry
 
 log = structlog.get_logger(__name__)
 FEEDBACK_KINDS = frozenset({"f", "hf"})
+EID_KIND = "eid"
 PRUNE_EVERY_SECONDS = 600.0
 SNAPSHOT_EVERY_SECONDS = 60.0
 _last_prune = 0.0
@@ -34,9 +35,14 @@ def feedbacks(entries: list[Entry]) -> list[Entry]:
     return [e for e in entries if e.event is not None and e.event.kind in FEEDBACK_KINDS and e.event.nonce]
 
 
+def marks_of(event: Event) -> list[tuple[str, str]]:
+    """what makes a feedback a repeat: its token (kind, nonce) and, for a tag conversion with an id, that id."""
+    return [(event.kind, event.nonce)] + ([(EID_KIND, event.eid)] if event.eid else [])
+
+
 async def marked(sessions: async_sessionmaker[AsyncSession], entries: list[Entry]) -> set[tuple[str, str]]:
-    """the (kind, nonce) of these feedbacks that were already counted."""
-    nonces = sorted({e.event.nonce for e in feedbacks(entries)})
+    """the (kind, nonce) of these feedbacks' marks that were already counted."""
+    nonces = sorted({nonce for e in feedbacks(entries) for _, nonce in marks_of(e.event)})
     if not nonces:
         return set()
     async with sessions() as session:
@@ -70,7 +76,8 @@ async def save(
         config = configs.get(ev.experiment)
         if config is not None:
             expires = datetime.fromtimestamp(ev.ts + config.attribution_window_seconds + 3600, tz=UTC)
-            marks[(ev.kind, ev.nonce)] = {"k": ev.kind, "n": ev.nonce, "e": UUID(ev.experiment), "x": expires}
+            for kind, nonce in marks_of(ev):
+                marks[(kind, nonce)] = {"k": kind, "n": nonce, "e": UUID(ev.experiment), "x": expires}
     if marks:
         await session.execute(
             text(

@@ -29,8 +29,9 @@ from app.db.models import Experiment, StreamCheckpoint
 from app.lib.hotcache import initial_state
 from app.lib.keys import RedisKeys
 from app.lib.metrics import DUPLICATE_EVENTS, SET_ASIDE_EVENTS
+from app.lib.publish import Publisher
 from app.lib.snapshot import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
-from app.worker.recovery import FEEDBACK_KINDS, marked, maybe_snapshot, restored_params, save
+from app.worker.recovery import FEEDBACK_KINDS, marked, marks_of, maybe_snapshot, restored_params, save
 from app.worker.robust import acceptable, robust_update
 from app.worker.streams import Entry, id_after
 
@@ -242,7 +243,15 @@ async def process(
     stream: str,
     entries: list[Entry],
 ) -> BatchResult:
-    configs = await load_configs(redis, keys, list({e.event.experiment for e in entries if e.event is not None}))
+    experiment_ids = list({e.event.experiment for e in entries if e.event is not None})
+    configs = await load_configs(redis, keys, experiment_ids)
+    if len(configs) < len(experiment_ids) and not await redis.exists(keys.config_version):
+        # redis lost the published configuration and no web process has rebuilt it yet: without it these
+        # events would be dropped as if their experiments were deleted
+        log.warning("redis lost the configuration, republishing from postgres")
+        async with sessions() as session:
+            await Publisher(redis, keys).everything(session)
+        configs = await load_configs(redis, keys, experiment_ids)
     seen = await marked(sessions, entries)
     kept: list[Entry] = []  # what the statistics see: duplicates and refused events become empty entries
     refused: set[str] = set()
@@ -254,12 +263,13 @@ async def process(
             kept.append(entry)  # unreadable, or a deleted experiment: acknowledged and dropped
             continue
         if ev.kind in FEEDBACK_KINDS and ev.nonce:
-            if (ev.kind, ev.nonce) in seen:
+            marks = marks_of(ev)
+            if any(mark in seen for mark in marks):
                 # counted before redis lost its de-duplication marks: a replay, dropped
                 DUPLICATE_EVENTS.inc()
                 kept.append(Entry(entry.id, None))
                 continue
-            seen.add((ev.kind, ev.nonce))
+            seen.update(marks)
         if not acceptable(config, ev):
             refused.add(entry.id)
         by_experiment[ev.experiment].append(entry)

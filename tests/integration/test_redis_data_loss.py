@@ -21,6 +21,7 @@ from app.lib.snapshot import params_decoder
 from app.settings import Settings
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant, register
+from tests.integration.test_tag_api import make_shop
 from tests.integration.test_team_roles import join_by_link
 from tests.support.redis_server import RedisServer, redis_server
 
@@ -132,3 +133,20 @@ async def test_a_flushed_redis_recovers_params_stats_dedup_and_revocations(
     await traffic(tenant, experiment_id, 5, 5)
     await drain(drainer)
     assert (await totals(tenant, experiment_id))[0] == exposures + 5
+
+
+async def test_a_tag_conversion_id_counts_once_across_a_flush(
+    own_client: AsyncTestClient[Litestar], own_redis_client: Redis, drainer: Drainer
+) -> None:
+    tenant = await register(own_client)
+    shop = await make_shop(tenant)
+    order = {"k": "c", "g": "purchase", "r": 1, "d": "order-1"}
+    first = await shop.token("v1")
+    assert (await shop.events([{"k": "x", "t": first}, {**order, "t": first}]))["accepted"] == 2
+    await drain(drainer)
+    await own_redis_client.flushall()
+    # the confirmation page is reloaded after the loss: a new page view, the same order id
+    second = await shop.token("v2")
+    assert (await shop.events([{"k": "x", "t": second}, {**order, "t": second}]))["accepted"] == 2
+    await drain(drainer)
+    assert await totals(tenant, shop.experiment["id"]) == (2, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Mapping
@@ -41,6 +42,10 @@ redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
 redis.call('XADD', KEYS[3], '*', 'd', ARGV[2])
 return 1
 """
+
+
+def eid_mark(experiment_id: str, eid: str) -> str:
+    return hashlib.sha256(f"{experiment_id}:{eid}".encode()).hexdigest()[:40]
 
 
 @lru_cache(maxsize=1)
@@ -250,6 +255,7 @@ class TagService:
             nonce=claims.n,
             request_id=request_id,
             label=claims.g,
+            eid=eid_mark(claims.e, entry.item.d) if entry.item.d else "",
         )
         token_key = writer.keys.dedup(f"{event.kind}:{claims.n}")
         eid_key = writer.keys.dedup(f"eid:{claims.e}:{entry.item.d}") if entry.item.d else token_key
