@@ -52,13 +52,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # the worker's series reach /metrics through redis; in a shared multiprocess directory the web would
     # also read them from the files and expose each series twice
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    from arq.worker import run_worker
-
-    from app.worker.settings import worker_settings
+    from app.lib.logging import configure_logging
+    from app.worker.supervise import run_until_stopped
 
     _require_urls()
-    run_worker(worker_settings(get_settings()))
-    return 0
+    settings = get_settings()
+    configure_logging(settings)
+    return run_until_stopped(settings)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -103,13 +103,25 @@ def cmd_dev(args: argparse.Namespace) -> int:
         get_settings.cache_clear()
         upgrade(get_settings().async_database_url)
         port = str(args.port or settings.port)
+        worker_command = [sys.executable, "-m", "app", "worker"]
         children = [
             subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", port], env=env),
-            subprocess.Popen([sys.executable, "-m", "app", "worker"], env=env),
+            subprocess.Popen(worker_command, env=env),
         ]
         print(f"levers is running on http://{settings.host}:{port} (Ctrl-C stops everything)", flush=True)
+        delay, started = 0.5, time.monotonic()
         try:
-            while not stopping and all(child.poll() is None for child in children):
+            while not stopping and children[0].poll() is None:
+                code = children[1].poll()
+                if code is not None and not stopping:
+                    # a crashed worker must not take the web and the stores down with it: start another
+                    if time.monotonic() - started > 60:
+                        delay = 0.5
+                    print(f"levers: the worker exited ({code}); restarting it in {delay:g} s", flush=True)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 15.0)
+                    if not stopping:
+                        children[1], started = subprocess.Popen(worker_command, env=env), time.monotonic()
                 time.sleep(0.2)
         finally:
             for child in children:

@@ -7,6 +7,7 @@ requests of the same moment, so a 2xx still means "in redis" at a fraction of th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,13 +27,32 @@ end
 return 0
 """
 
+# an exposure is appended only while the request that records it still waits for the answer: a redis that
+# was frozen (or a network that held the command) runs it late, after the caller answered 503 with no token,
+# and that selection must not count. redis's own clock judges, against a deadline well inside the client's
+# socket timeout (clocks of web and redis hosts are assumed within that margin, as ntp keeps them)
+_EXPOSURE_IN_TIME = """
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[2]) then return false end
+return redis.call('XADD', KEYS[1], '*', 'd', ARGV[1])
+"""
+
 Operation = Callable[[Pipeline], Any]
 
 
+class TooLateError(ConnectionError):
+    """redis ran the write after its deadline: it appended nothing."""
+
+
 class EventWriter:
-    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+    def __init__(self, redis: Redis, keys: RedisKeys, deadline_seconds: float | None = None) -> None:
         self.redis = redis
         self.keys = keys
+        if deadline_seconds is None:
+            # inside the socket timeout: whatever redis runs after it, the caller has stopped waiting for
+            timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+            deadline_seconds = timeout * 0.8 if timeout else 3600.0
+        self.deadline_seconds = deadline_seconds
         self._pending: list[tuple[Operation, asyncio.Future[Any]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
@@ -41,9 +61,22 @@ class EventWriter:
         self.events = 0
 
     async def exposure(self, event: Event) -> None:
+        """appends the exposure, or raises: then it was not appended, nor will it be."""
         stream = self.keys.stream_for(event.experiment)
         data = encode(event)
-        await self._submit(lambda pipe: pipe.xadd(stream, {"d": data}))
+        # the deadline counts from the flush that sends it, as the client's socket timeout does
+        result = await self._submit(
+            # redis-py types script arguments as str; the bytes and the int are encoded like any other argument
+            lambda pipe: pipe.eval(
+                _EXPOSURE_IN_TIME,
+                1,
+                stream,
+                data,  # type: ignore[arg-type]
+                int((time.time() + self.deadline_seconds) * 1000),  # type: ignore[arg-type]
+            )
+        )
+        if result is None:
+            raise TooLateError("the event store answered after the exposure's deadline")
 
     async def once(self, event: Event, nonce: str, ttl_seconds: int) -> bool:
         """appends the event unless an event of its kind with this nonce was seen; returns False for a repeat."""

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from app.bandits import BanditState, Policy, get_policy
 from app.lib.keys import RedisKeys
+from app.lib.outage import Outage
 from app.lib.snapshot import (
     ApiKeyConfig,
     ExperimentConfig,
@@ -194,11 +195,14 @@ class HotCache:
                 log.exception("policy params could not be loaded", experiment_id=runtime.config.id)
 
     async def _run(self) -> None:
+        # one line when redis goes and one when it is back, not one per refresh
+        redis_outage = Outage("redis", "at each refresh; the hot cache serves its last good copy meanwhile")
         while True:
             try:
                 await self.refresh()
+                redis_outage.up()
             except (RedisError, OSError) as exc:
-                log.warning("hot cache refresh failed, serving the last good copy", error=str(exc))
+                redis_outage.down(exc)
             except Exception:
                 log.exception("hot cache refresh failed")
             await asyncio.sleep(self.refresh_seconds)

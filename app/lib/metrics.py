@@ -74,6 +74,17 @@ TRAINED_EVENTS = Counter(
     "levers_trained_events", "events applied to a policy's params", ["shard"], registry=WORKER_REGISTRY
 )
 
+SET_ASIDE_EVENTS = Counter(
+    "levers_set_aside_events",
+    "events a policy could not take (reward beyond bounds, an update that failed): neither trained nor counted",
+    registry=WORKER_REGISTRY,
+)
+DUPLICATE_EVENTS = Counter(
+    "levers_duplicate_events",
+    "feedbacks dropped by the worker because postgres had already counted them (redis lost its marks)",
+    registry=WORKER_REGISTRY,
+)
+
 WORKER_SNAPSHOT_SECONDS = 5.0
 # without a lag field from redis, a scrape reads at most this many undelivered entries per shard to count them
 LAG_SCAN_LIMIT = 10_000

@@ -11,13 +11,14 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ApiKey, Experiment, FeatureGate, Site
+from app.db.models import ApiKey, Experiment, FeatureGate, MemberChange, Site
 from app.lib.keys import RedisKeys
 from app.lib.redis import reply
 from app.lib.snapshot import (
+    DEFAULT_REWARD_MAX,
     ApiKeyConfig,
     ArmConfig,
     ExperimentConfig,
@@ -58,6 +59,7 @@ def experiment_config(experiment: Experiment) -> ExperimentConfig:
         allocation=experiment.allocation,
         weights=list(experiment.weights) if experiment.weights else None,
         split=[list(r) for r in experiment.split_ranges] if experiment.split_ranges else None,
+        reward_max=experiment.reward_max or DEFAULT_REWARD_MAX,
     )
 
 
@@ -163,6 +165,8 @@ class Publisher:
         sites = (await session.scalars(select(Site))).all()
         keys = (await session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)))).all()
         gates = (await session.scalars(select(FeatureGate))).all()
+        # membership changes are durable in postgres: a flushed redis must not bring a revoked token back
+        changes = (await session.execute(select(MemberChange))).scalars().all()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.keys.experiments, self.keys.sites, self.keys.api_keys, self.keys.gates)
             for experiment in experiments:
@@ -174,14 +178,39 @@ class Publisher:
                 pipe.hset(self.keys.api_keys, mapping={key.key_hash: encode(config)})
             for gate in gates:
                 pipe.hset(self.keys.gates, mapping={str(gate.experiment_id): encode(gate_config(gate))})
+            if changes:
+                # hset keeps a later change redis already has; a lost one comes back from postgres
+                current: dict[bytes, bytes] = await reply(self.redis.hgetall(self.keys.member_changes))
+                for change in changes:
+                    field = f"{change.organization_id}:{change.user_id}"
+                    known = current.get(field.encode())
+                    if known is None or float(known) < change.changed_at:
+                        pipe.hset(self.keys.member_changes, field, repr(change.changed_at))
             # a version never seen before, even by a process that watched redis before it lost everything
             pipe.set(self.keys.config_version, time.time_ns())
             await pipe.execute()
         await self._changed()
 
-    async def member_changed(self, organization_id: UUID | str, user_id: UUID | str, token_ttl_seconds: int) -> None:
-        """a member's role changed or they left: access tokens issued before now stop working for them."""
+    async def member_changed(
+        self,
+        organization_id: UUID | str,
+        user_id: UUID | str,
+        token_ttl_seconds: int,
+        session: AsyncSession | None = None,
+    ) -> None:
+        """a member's role changed or they left: access tokens issued before now stop working for them.
+
+        with `session`, the change is also kept in postgres (in the caller's transaction), from where
+        `everything` rebuilds it should redis lose it."""
         now = time.time()
+        if session is not None:
+            await session.execute(
+                text(
+                    "insert into member_changes (organization_id, user_id, changed_at) values (:o, :u, :t)"
+                    " on conflict (organization_id, user_id) do update set changed_at = excluded.changed_at"
+                ),
+                {"o": UUID(str(organization_id)), "u": UUID(str(user_id)), "t": now},
+            )
         changes = self.keys.member_changes
         # entries older than any live token are spent: prune them, so the hash stays small
         seen: dict[bytes, bytes] = await reply(self.redis.hgetall(changes))

@@ -6,6 +6,9 @@ from typing import Any
 
 import msgspec
 
+# the default bound on |reward| of one feedback: ample for an order's revenue, far from what breaks a policy
+DEFAULT_REWARD_MAX = 10_000.0
+
 
 class ArmConfig(msgspec.Struct, frozen=True):
     index: int
@@ -41,6 +44,8 @@ class ExperimentConfig(msgspec.Struct, frozen=True):
     allocation: str = "bandit"
     weights: list[float] | None = None
     split: list[list[int]] | None = None
+    # feedbacks with |reward| above this are refused; the worker sets aside any that got into a stream
+    reward_max: float = DEFAULT_REWARD_MAX
 
 
 class RuleConditionConfig(msgspec.Struct, frozen=True):
@@ -117,6 +122,9 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     # when the selection was issued (the token's time), 0 when unknown: statistics count every event in its
     # exposure's period, so a conversion that arrives hours later still lands beside its exposure
     issued: float = 0.0
+    # a tag conversion's id (eid), hashed with its experiment: the worker keeps it counted once even when
+    # redis lost the mark the web checks
+    eid: str = ""
 
 
 experiment_decoder = msgspec.json.Decoder(ExperimentConfig)
@@ -134,6 +142,8 @@ class ParamsRecord(msgspec.Struct, frozen=True):
     state: str
     events: int = 0
     updated_at: float = 0.0
+    # events the policy could not take: neither trained on nor counted in the statistics
+    set_aside: int = 0
 
 
 params_decoder = msgspec.json.Decoder(ParamsRecord)

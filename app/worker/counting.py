@@ -8,6 +8,7 @@ its own visitors' rate and the over-time charts end where the totals are.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -148,9 +149,14 @@ async def _live_experiments(
 
 
 async def count(
-    sessions: async_sessionmaker[AsyncSession], stream: str, entries: list[Entry], configs: dict[str, ExperimentConfig]
+    sessions: async_sessionmaker[AsyncSession],
+    stream: str,
+    entries: list[Entry],
+    configs: dict[str, ExperimentConfig],
+    also: Callable[[AsyncSession, list[Entry]], Awaitable[None]] | None = None,
 ) -> int:
-    """adds the entries after the shard's checkpoint to the statistics, with the checkpoint, atomically."""
+    """adds the entries after the shard's checkpoint to the statistics, with the checkpoint, atomically; ``also``
+    writes more of the same entries in that transaction (the params and feedback marks, app.worker.recovery)."""
     async with sessions() as session, session.begin():
         checkpoint = await _lock_checkpoint(session, stream)
         fresh = [e for e in entries if id_after(e.id, checkpoint)]
@@ -172,6 +178,8 @@ async def count(
             _table(GuardrailStatsHourly),
             _counter_rows(totals.guardrails, ("experiment_id", "arm_index", "goal", "hour")),
         )
+        if also is not None:
+            await also(session, fresh)
         await session.execute(
             text("update stream_checkpoints set last_id = :id where stream = :s"), {"id": fresh[-1].id, "s": stream}
         )

@@ -11,10 +11,12 @@ import uuid
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.lib.keys import RedisKeys
 from app.lib.metrics import TRAINED_EVENTS, TRAINING_BATCH_SECONDS, TRAINING_BATCH_SIZE
+from app.worker.recovery import restore_params
 from app.worker.streams import ensure_group, read_batch
 from app.worker.training import process
 
@@ -75,6 +77,15 @@ class Drainer:
             async with self._locks[shard]:
                 await self._release(keys=[self.keys.shard_lease(shard)], args=[self.worker_id])
 
+    async def recover(self, shard: int, stream: str) -> None:
+        """redis lost the stream's consumer group (a flush, a fail-over to an empty replica): recreate it, and
+        put back the params it lost from postgres, where each batch saved them with its statistics."""
+        log.warning("the consumer group was gone: redis lost its data, recovering", stream=stream)
+        self._groups_ready.discard(shard)
+        await ensure_group(self.redis, stream, self.keys.consumer_group)
+        self._groups_ready.add(shard)
+        await restore_params(self.redis, self.keys, self.sessions)
+
     async def drain_shard(self, shard: int) -> int:
         lease = self.keys.shard_lease(shard)
         if not await self._lease(keys=[lease], args=[self.worker_id, self.lease_ms]):
@@ -89,7 +100,15 @@ class Drainer:
         total = 0
         pending = True
         while time.monotonic() < deadline:
-            entries = await read_batch(self.redis, stream, self.keys.consumer_group, consumer, self.batch_size, pending)
+            try:
+                entries = await read_batch(
+                    self.redis, stream, self.keys.consumer_group, consumer, self.batch_size, pending
+                )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self.recover(shard, stream)
+                continue
             if not entries:
                 if pending:
                     pending = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Any
 
 from arq import cron
@@ -10,6 +11,7 @@ from arq.connections import RedisSettings
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from app.lib import outage
 from app.lib.logging import configure_logging
 from app.lib.metrics import WorkerMetricsPublisher
 from app.lib.migrations import wait_for_schema
@@ -19,6 +21,7 @@ from app.settings import Settings, get_settings
 from app.worker.decide import decide
 from app.worker.drain import Drainer
 from app.worker.housekeeping import housekeeping
+from app.worker.recovery import restore_params
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -31,8 +34,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     redis = create_redis(settings, socket_timeout=10.0)
     keys = redis_keys(settings)
     if not await redis.exists(keys.config_version):
+        # a first start, or a redis that lost everything: configuration and params come back from postgres
         async with sessions() as session:
             await Publisher(redis, keys).everything(session)
+        await restore_params(redis, keys, sessions)
     drainer = Drainer(
         redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=settings.worker_lease_seconds
     )
@@ -48,6 +53,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         drainer=drainer,
         worker_metrics=metrics,
     )
+    outage.REDIS.up()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -62,7 +68,18 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def drain(ctx: dict[str, Any]) -> int:
-    done = await ctx["drainer"].tick()
+    # a store outage is not a job failure: no traceback per tick, one line when it goes and one when it's back;
+    # the batch in flight stays pending and is retried on the next tick
+    try:
+        done = await ctx["drainer"].tick()
+    except outage.REDIS_DOWN as exc:
+        outage.REDIS.down(exc)
+        return 0
+    except outage.POSTGRES_DOWN as exc:
+        outage.POSTGRES.down(exc)
+        return 0
+    outage.REDIS.up()
+    outage.POSTGRES.up()
     with contextlib.suppress(RedisError, OSError):
         await ctx["worker_metrics"].maybe_publish()
     return done
@@ -80,7 +97,8 @@ def worker_settings(given: Settings | None = None) -> type:
         ]
         on_startup = startup
         on_shutdown = shutdown
-        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        # no retries of arq's own (each one a warning with its traceback): app.worker.supervise backs off
+        redis_settings = replace(RedisSettings.from_dsn(settings.redis_url), conn_retries=0)
         queue_name = redis_keys(settings).arq_queue
         ctx = {"levers_settings": settings}
         max_jobs = 4

@@ -12,27 +12,29 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from uuid import UUID
 
 import msgspec
 import numpy as np
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Experiment, PolicySnapshot
 from app.lib.hotcache import initial_state
 from app.lib.keys import RedisKeys
+from app.lib.metrics import DUPLICATE_EVENTS, SET_ASIDE_EVENTS
+from app.lib.publish import Publisher
 from app.lib.redis import reply
 from app.lib.snapshot import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
 from app.worker.counting import count
+from app.worker.recovery import FEEDBACK_KINDS, marked, marks_of, maybe_snapshot, restored_params, save
+from app.worker.robust import acceptable, robust_update
 from app.worker.streams import Entry, id_after
 
 log = structlog.get_logger(__name__)
-SNAPSHOT_EVERY_SECONDS = 60.0
+# exposures and feedbacks of traffic served outside the bandit (app.lib.snapshot.Event)
+HOLDOUT_KINDS = frozenset({"hx", "hf"})
 
 
 @dataclass
@@ -71,88 +73,69 @@ async def _contexts(
     return found
 
 
+@dataclass
+class Trained:
+    learnt: int
+    record: ParamsRecord | None  # the params as they stand after this batch (None: never trained yet)
+    set_aside: list[str]  # ids of the entries the policy could not take
+
+
 async def train(
     redis: Redis,
     keys: RedisKeys,
     sessions: async_sessionmaker[AsyncSession],
     config: ExperimentConfig,
     entries: list[Entry],
-) -> int:
-    """applies one experiment's new entries to its params in one vectorised update; returns how many trained."""
+    refused: frozenset[str] = frozenset(),
+) -> Trained:
+    """applies one experiment's new entries to its params in one vectorised update. `refused` are ids of
+    entries already judged unacceptable (app.worker.robust.acceptable): they are set aside, never learnt."""
     if config.status == "completed" or config.allocation == "fixed":
-        return 0  # a declared winner stops learning; a fixed split never learns (its stats are still counted)
+        # a declared winner stops learning; a fixed split never learns (its stats are still counted)
+        return Trained(0, None, [])
     raw = await redis.get(keys.params(config.id))
+    current = params_decoder.decode(raw) if raw is not None else await restored_params(sessions, config.id)
     policy, state = initial_state(config)
-    last_id: str | None = None
-    events_so_far = 0
-    if raw is not None:
-        record = params_decoder.decode(raw)
-        state, last_id, events_so_far = policy.state_from_json(record.state), record.last_id, record.events
-    else:
-        restored = await _latest_snapshot(sessions, config.id)
-        if restored is not None:
-            state, last_id, events_so_far = policy.state_from_json(restored.state), restored.last_id, restored.events
-    conversion = config.reward_mode == "conversion"
+    if current is not None:
+        state = policy.state_from_json(current.state)
+    last_id = current.last_id if current is not None else None
     fresh = [e for e in entries if id_after(e.id, last_id)]
     if not fresh:
-        return 0
+        return Trained(0, current, [])
+    conversion = config.reward_mode == "conversion"
+    set_aside = [e.id for e in fresh if e.id in refused]
     # only the bandit's own traffic trains it: holdout kinds (hx, hf) never match here
     learn = [
-        e.event for e in fresh if e.event is not None and (e.event.kind == "f" or (conversion and e.event.kind == "x"))
+        e
+        for e in fresh
+        if e.event is not None and e.id not in refused and (e.event.kind == "f" or (conversion and e.event.kind == "x"))
     ]
+    events = [e.event for e in learn if e.event is not None]
     contexts = None
     if config.context_dim is not None:
         known = await _contexts(redis, keys, config, fresh)
         # a feedback whose exposure context expired can't train a contextual policy; it still counts in stats
-        learn = [e for e in learn if e.nonce in known]
-        contexts = np.array([known[e.nonce] for e in learn], dtype=np.float64).reshape(len(learn), config.context_dim)
-    if learn:
-        state = policy.update(
-            state,
-            np.array([e.arm for e in learn], dtype=np.int64),
-            np.array([e.reward for e in learn], dtype=np.float64),
-            contexts=contexts,
-            propensities=np.array([e.propensity for e in learn], dtype=np.float64),
-            trials=np.array([e.trials for e in learn], dtype=np.int64),
+        learn = [e for e, ev in zip(learn, events, strict=True) if ev.nonce in known]
+        events = [e.event for e in learn if e.event is not None]
+        contexts = np.array([known[ev.nonce] for ev in events], dtype=np.float64).reshape(
+            len(events), config.context_dim
         )
+    outcome = robust_update(policy, state, events, contexts)
+    if outcome.set_aside:
+        set_aside += [learn[i].id for i in outcome.set_aside]
+        log.warning("events set aside: the policy could not take them", experiment_id=config.id, count=len(set_aside))
+    if set_aside:
+        SET_ASIDE_EVENTS.inc(len(set_aside))
     record = ParamsRecord(
         last_id=fresh[-1].id,
-        state=policy.state_to_json(state),
-        events=events_so_far + len(learn),
+        state=policy.state_to_json(outcome.state),
+        events=(current.events if current else 0) + outcome.learnt,
         updated_at=time.time(),
+        set_aside=(current.set_aside if current else 0) + len(set_aside),
     )
     await redis.set(keys.params(config.id), encode(record))
-    await _maybe_snapshot(sessions, config.id, record)
-    return len(learn)
-
-
-async def _latest_snapshot(sessions: async_sessionmaker[AsyncSession], experiment_id: str) -> PolicySnapshot | None:
-    async with sessions() as session:
-        return await session.scalar(
-            select(PolicySnapshot)
-            .where(PolicySnapshot.experiment_id == UUID(experiment_id))
-            .order_by(PolicySnapshot.created_at.desc())
-            .limit(1)
-        )
-
-
-_last_snapshot: dict[str, float] = {}
-
-
-async def _maybe_snapshot(sessions: async_sessionmaker[AsyncSession], experiment_id: str, record: ParamsRecord) -> None:
-    """a durable copy of the params every minute or so, so a redis that lost them resumes from here."""
-    now = time.monotonic()
-    if now - _last_snapshot.get(experiment_id, 0.0) < SNAPSHOT_EVERY_SECONDS:
-        return
-    _last_snapshot[experiment_id] = now
-    async with sessions() as session, session.begin():
-        exists = await session.scalar(select(Experiment.id).where(Experiment.id == UUID(experiment_id)))
-        if exists:
-            session.add(
-                PolicySnapshot(
-                    experiment_id=UUID(experiment_id), last_id=record.last_id, events=record.events, state=record.state
-                )
-            )
+    await maybe_snapshot(sessions, config.id, record)
+    return Trained(outcome.learnt, record, set_aside)
 
 
 async def process(
@@ -162,22 +145,56 @@ async def process(
     stream: str,
     entries: list[Entry],
 ) -> BatchResult:
+    experiment_ids = list({e.event.experiment for e in entries if e.event is not None})
+    configs = await load_configs(redis, keys, experiment_ids)
+    if len(configs) < len(experiment_ids) and not await redis.exists(keys.config_version):
+        # redis lost the published configuration and no web process has rebuilt it yet: without it these
+        # events would be dropped as if their experiments were deleted
+        log.warning("redis lost the configuration, republishing from postgres")
+        async with sessions() as session:
+            await Publisher(redis, keys).everything(session)
+        configs = await load_configs(redis, keys, experiment_ids)
+    seen = await marked(sessions, entries)
+    kept: list[Entry] = []  # what the statistics see: duplicates and refused events become empty entries
+    refused: set[str] = set()
     by_experiment: dict[str, list[Entry]] = defaultdict(list)
     for entry in entries:
-        if entry.event is not None:
-            by_experiment[entry.event.experiment].append(entry)
-    configs = await load_configs(redis, keys, list(by_experiment))
+        ev = entry.event
+        config = configs.get(ev.experiment) if ev is not None else None
+        if ev is None or config is None:
+            kept.append(entry)  # unreadable, or a deleted experiment: acknowledged and dropped
+            continue
+        if ev.kind in FEEDBACK_KINDS and ev.nonce:
+            marks = marks_of(ev)
+            if any(mark in seen for mark in marks):
+                # counted before redis lost its de-duplication marks: a replay, dropped
+                DUPLICATE_EVENTS.inc()
+                kept.append(Entry(entry.id, None))
+                continue
+            seen.update(marks)
+        if not acceptable(config, ev):
+            refused.add(entry.id)
+        by_experiment[ev.experiment].append(entry)
+        kept.append(entry)
     trained = 0
+    records: dict[str, ParamsRecord] = {}
     for experiment_id, group in by_experiment.items():
-        config = configs.get(experiment_id)
-        if config is None:
-            continue  # deleted experiment: its events are acknowledged and dropped
         try:
-            trained += await train(redis, keys, sessions, config, group)
+            result = await train(redis, keys, sessions, configs[experiment_id], group, frozenset(refused))
         except (RedisError, OSError, SQLAlchemyError):
             raise  # the store is at fault: the batch stays pending and is retried
         except Exception:
-            # a policy that can't take this batch must not block the shard; its statistics are still counted
+            # not the events (robust_update sets those aside) but the params themselves: counted, not learnt
             log.exception("training failed", experiment_id=experiment_id)
-    counted = await count(sessions, stream, entries, configs)
+            continue
+        trained += result.learnt
+        refused.update(result.set_aside)
+        if result.record is not None:
+            records[experiment_id] = result.record
+    kept = [Entry(e.id, None) if e.id in refused else e for e in kept]
+
+    async def also(session: AsyncSession, fresh: list[Entry]) -> None:
+        await save(session, fresh, records, configs)
+
+    counted = await count(sessions, stream, kept, configs, also)
     return BatchResult(entries=len(entries), trained=trained, counted=counted)

@@ -74,3 +74,29 @@ async def test_edit_keeps_arms_policy_and_reward_once_started(tenant: Tenant) ->
     assert done["status"] == "completed" and done["winner_index"] is None
     again = await page.post(f"/experiments/{experiment['id']}/status", {"action": "resume"})
     assert again.status_code == 409
+
+
+async def test_the_largest_reward_is_set_from_the_form(tenant: Tenant) -> None:
+    experiment = await tenant.experiment(protocol="gaussian_ts", reward_mode="explicit", goal={"type": "event"})
+    page = await PageSession(tenant.client).login(tenant.email)
+    shown = await page.get(f"/experiments/{experiment['id']}/edit")
+    assert 'id="reward_max" name="reward_max" inputmode="decimal" value="10000"' in shown.text
+    form = {
+        "name": "revenue",
+        "arm-0-name": "arm-0",
+        "arm-1-name": "arm-1",
+        "control_index": "0",
+        "goal_type": "event",
+        "traffic_percent": "100",
+        "prob_best": "95",
+        "max_expected_loss": "0.5",
+        "min_trials_per_arm": "100",
+        "practical_difference": "2",
+    }
+    bad = await page.post(f"/experiments/{experiment['id']}/edit", {**form, "reward_max": "0"})
+    assert bad.status_code == 422 and 'id="reward_max-error"' in bad.text
+    saved = await page.post(f"/experiments/{experiment['id']}/edit", {**form, "reward_max": "250"})
+    assert saved.status_code in (302, 303), saved.text
+    assert (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()["reward_max"] == 250
+    detail = await page.get(f"/experiments/{experiment['id']}")
+    assert 'id="reward-max">250 ' in detail.text

@@ -143,7 +143,7 @@ async def test_body_size_is_capped(shop: Shop) -> None:
 
 async def test_exposure_and_conversion_count_once_and_an_eid_once(shop: Shop, redis: Redis, settings: Settings) -> None:
     first, second = await shop.token("v1"), await shop.token("v2")
-    assert (await shop.events([{"k": "x", "t": first}]))["accepted"] == 1
+    assert (await shop.events([{"k": "x", "t": first}, {"k": "x", "t": second}]))["accepted"] == 2
     assert (await shop.events([{"k": "x", "t": first}]))["duplicates"] == 1
     conversion = {"k": "c", "g": "signup", "r": 1, "d": "order-9"}
     assert (await shop.events([{**conversion, "t": first}]))["accepted"] == 1
@@ -151,6 +151,21 @@ async def test_exposure_and_conversion_count_once_and_an_eid_once(shop: Shop, re
     assert (await shop.events([{**conversion, "t": second}]))["duplicates"] == 1  # the same order id
     assert not await recorded(redis, settings, "f", second)
     assert (await shop.events([{**conversion, "t": second, "d": "order-10"}]))["accepted"] == 1
+
+
+async def test_conversion_without_a_recorded_exposure_is_skipped_and_never_trained(
+    shop: Shop, redis: Redis, settings: Settings
+) -> None:
+    # a trial can't succeed before it was counted: such conversions once dropped their whole batch's learning
+    token = await shop.token()
+    answer = await shop.events([{"k": "c", "t": token, "g": "signup", "r": 1}])
+    assert answer["accepted"] == 0 and answer["skipped"][0]["field"] == "e[0].t", answer
+    assert "exposure" in answer["skipped"][0]["message"]
+    assert not await recorded(redis, settings, "f", token)
+    # reported together, the exposure goes first and the conversion counts
+    answer = await shop.events([{"k": "c", "t": token, "g": "signup", "r": 1}, {"k": "x", "t": token}])
+    assert answer["accepted"] == 2 and answer["skipped"] == [], answer
+    assert await recorded(redis, settings, "f", token)
 
 
 async def test_conversion_for_another_goal_is_skipped(shop: Shop, redis: Redis, settings: Settings) -> None:

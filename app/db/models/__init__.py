@@ -5,6 +5,7 @@ from app.db.models.base import Base
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
 from app.db.models.gates import FeatureGate, HoldoutStatsHourly
 from app.db.models.guardrails import AuditEntry, GuardrailStatsHourly
+from app.db.models.recovery import ExperimentParams, FeedbackMark, MemberChange
 from app.db.models.sites import Site
 from app.db.models.statistics import ArmStatsHourly, ArmStatsMinute, PolicySnapshot, StreamCheckpoint
 from app.db.models.team import Invitation
@@ -17,11 +18,14 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Experiment",
+    "ExperimentParams",
     "ExperimentStatus",
     "FeatureGate",
+    "FeedbackMark",
     "GuardrailStatsHourly",
     "HoldoutStatsHourly",
     "Invitation",
+    "MemberChange",
     "Membership",
     "Organization",
     "PolicySnapshot",

@@ -74,6 +74,8 @@ class Experiment(Base):
     seed: Mapped[int] = mapped_column(Integer)
     # share of traffic spread evenly over the arms whatever the policy says (app.bandits.floor)
     exploration_floor: Mapped[float] = mapped_column(Float, default=0.05, server_default="0.05")
+    # the largest |reward| a feedback may carry (continuous rewards); null takes DEFAULT_REWARD_MAX
+    reward_max: Mapped[float | None] = mapped_column(Float)
     # the results page's decision rule (app.stats.DecisionThresholds) and the Beta prior of its analysis
     decision_prob_best: Mapped[float] = mapped_column(Float, default=0.95, server_default="0.95")
     decision_max_expected_loss: Mapped[float] = mapped_column(Float, default=0.005, server_default="0.005")

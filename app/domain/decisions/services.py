@@ -251,11 +251,7 @@ class DecisionService:
             raise InvalidInputError(
                 f"the experiment is {runtime.config.status}; feedback is closed", field="selection_token"
             )
-        bounds = reward_bounds(runtime.policy)
-        if bounds is not None and not bounds[0] <= reward <= bounds[1]:
-            raise InvalidInputError(
-                f"{runtime.config.protocol} takes rewards between {bounds[0]:g} and {bounds[1]:g}", field="reward"
-            )
+        check_reward(runtime, reward, "reward")
         event = Event(
             kind="hf" if claims.g else "f",
             experiment=claims.e,
@@ -312,6 +308,21 @@ class DecisionService:
             return await self.writer.once(event, f"{goal}:{claims.n}", ttl)
         except (RedisError, OSError) as exc:
             raise UnavailableError("the event store is unavailable; retry shortly") from exc
+
+
+def check_reward(runtime: ExperimentRuntime, reward: float, field: str) -> None:
+    """refuses a reward the policy can't take or beyond the experiment's reward_max: one feedback must never
+    be able to dominate an experiment (or overflow its statistics)."""
+    config = runtime.config
+    if not math.isfinite(reward):
+        raise InvalidInputError("the reward must be a finite number", field=field)
+    if abs(reward) > config.reward_max:
+        raise InvalidInputError(
+            f"the reward {reward:g} is beyond this experiment's reward_max ({config.reward_max:g})", field=field
+        )
+    bounds = reward_bounds(runtime.policy)
+    if bounds is not None and not bounds[0] <= reward <= bounds[1]:
+        raise InvalidInputError(f"{config.protocol} takes rewards between {bounds[0]:g} and {bounds[1]:g}", field=field)
 
 
 def reward_bounds(policy: Any) -> tuple[float, float] | None:

@@ -9,6 +9,7 @@ from typing import Any
 from app.bandits import describe_policies
 from app.db.models import Experiment
 from app.domain.pools.schemas import ArmIn
+from app.lib.snapshot import DEFAULT_REWARD_MAX
 
 MAX_ARMS = 20
 # the policy a new conversion experiment gets (see app.domain.experiments.services.default_protocol)
@@ -46,6 +47,7 @@ def blank_values() -> dict[str, Any]:
         "reward_mode": "conversion",
         "traffic_percent": "100",
         "exploration_floor": "5",
+        "reward_max": "10000",
         "arm_count": "2",
         "control_index": "0",
         "arm-0-name": "Control",
@@ -69,6 +71,7 @@ def values_of(experiment: Experiment) -> dict[str, Any]:
         "reward_mode": experiment.reward_mode.value,
         "traffic_percent": f"{experiment.traffic_percent:g}",
         "exploration_floor": f"{experiment.exploration_floor * 100:g}",
+        "reward_max": f"{experiment.reward_max or DEFAULT_REWARD_MAX:g}",
         "arm_count": str(len(experiment.pool.arms)),
         "control_index": str(experiment.control_index),
         "goal_type": goal.get("type", "event"),
@@ -183,6 +186,14 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     }
     if weights is not None:
         form.body["weights"] = weights
+    form.body["reward_max"] = _number(
+        {"reward_max": values.get("reward_max") or f"{DEFAULT_REWARD_MAX:g}"},
+        "reward_max",
+        errors,
+        1e-9,
+        1e9,
+        "Enter a number above 0 and at most 1000000000.",
+    )
     floor = _floor(values, errors)
     if floor is not None:
         form.body["exploration_floor"] = floor

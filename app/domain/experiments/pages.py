@@ -25,7 +25,12 @@ from app.domain.experiments.forms import (
     values_of,
 )
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate, Status
-from app.domain.experiments.services import ExperimentService, provide_experiment_service
+from app.domain.experiments.services import (
+    ExperimentService,
+    provide_experiment_service,
+    reward_max_of,
+    set_aside_events,
+)
 from app.domain.gates.services import holdout_stats
 from app.domain.guardrails.services import audit_trail
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
@@ -202,6 +207,8 @@ class ExperimentPages(Controller):
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["audit"] = await audit_trail(results.session, experiment)
         context["classic"] = await load_classic(results.session, experiment)
+        context["set_aside"] = await set_aside_events(results.session, experiment.id)
+        context["reward_max"] = reward_max_of(experiment)
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")

@@ -32,6 +32,15 @@ Allocation = Literal["bandit", "fixed"]
 ResultsView = Literal["bayesian", "frequentist"]
 # one per arm, non-negative, summing to 1 (checked by the service against the pool's arms)
 Weights = Annotated[list[float], msgspec.Meta(min_length=1, max_length=100)]
+# the largest |reward| one feedback may carry; larger ones are refused with a 422 (see DEFAULT_REWARD_MAX)
+# (checked by the service, so a bad one is a 422 naming the field: app.domain.experiments.services.check_reward_max)
+RewardMax = Annotated[
+    float,
+    msgspec.Meta(
+        description="Largest absolute reward one feedback may carry (continuous rewards, e.g. revenue), above 0"
+        " and at most 1e9; larger rewards are refused with a 422. Default 10000.",
+    ),
+]
 
 
 class Decision(msgspec.Struct, forbid_unknown_fields=True):
@@ -100,6 +109,7 @@ class ExperimentCreate(msgspec.Struct, forbid_unknown_fields=True):
     allocation: Allocation = "bandit"
     weights: Weights | None = None
     results_view: ResultsView = "bayesian"
+    reward_max: RewardMax | None = None
 
 
 class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -133,6 +143,7 @@ class AllocationChange(msgspec.Struct):
     at: datetime
     allocation: str
     weights: list[float] | None
+    reward_max: RewardMax | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Experiment(msgspec.Struct):
@@ -168,6 +179,7 @@ class Experiment(msgspec.Struct):
     # when it first ran (none while a draft) and for how many whole days
     started_at: datetime | None = None
     days_running: int | None = None
+    reward_max: float = 10_000.0
 
 
 class ArmStats(msgspec.Struct):

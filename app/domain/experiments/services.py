@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
 from app.bandits.floor import check_floor
-from app.db.models import ArmStatsHourly, Experiment, ExperimentStatus, Pool, RewardMode, Site
+from app.db.models import ArmStatsHourly, Experiment, ExperimentParams, ExperimentStatus, Pool, RewardMode, Site
 from app.domain.experiments.classic import load_classic, with_classic
 from app.domain.experiments.schemas import (
     AllocationChange,
@@ -36,6 +36,7 @@ from app.domain.tag.goals import validate_goal
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
 from app.lib.publish import Publisher
+from app.lib.snapshot import DEFAULT_REWARD_MAX
 from app.lib.tenancy import get_owned
 from app.stats import arm_interval
 from app.stats.models import Kind
@@ -85,6 +86,7 @@ def experiment_out(e: Experiment) -> ExperimentOut:
         results_view=e.results_view,
         started_at=e.start_date,
         days_running=e.days_running,
+        reward_max=reward_max_of(e),
     )
 
 
@@ -106,6 +108,28 @@ def apply_allocation(e: Experiment, allocation: str, weights: Sequence[float] | 
     if changed:
         entry = {"at": datetime.now(UTC).isoformat(), "allocation": allocation, "weights": e.weights}
         e.allocation_history = [*(e.allocation_history or []), entry]
+
+
+REWARD_MAX_LIMIT = 1e9
+
+
+def check_reward_max(value: float | None) -> None:
+    """a bound on |reward| keeps every policy and statistic finite: positive, and small enough that sums of
+    squares of billions of rewards stay far from overflowing."""
+    if value is not None and not (math.isfinite(value) and 0.0 < value <= REWARD_MAX_LIMIT):
+        raise InvalidInputError(f"reward_max must be above 0 and at most {REWARD_MAX_LIMIT:g}", field="reward_max")
+
+
+async def set_aside_events(session: AsyncSession, experiment_id: UUID) -> int:
+    """events the worker could not train on (app.worker.robust): neither learnt nor counted in the results."""
+    return int(
+        await session.scalar(select(ExperimentParams.set_aside).where(ExperimentParams.experiment_id == experiment_id))
+        or 0
+    )
+
+
+def reward_max_of(e: Experiment) -> float:
+    return e.reward_max or DEFAULT_REWARD_MAX
 
 
 def decision_of(e: Experiment) -> Decision:
@@ -184,6 +208,7 @@ class ExperimentService:
         floor = validate_floor(data.exploration_floor)
         self._check_arm_index(pool, data.control_index, "control_index")
         validate_goal(data.goal)  # stored as given, so the form reads back what it wrote
+        check_reward_max(data.reward_max)
         experiment = Experiment(
             organization_id=principal.organization_id,
             pool_id=pool.id,
@@ -205,6 +230,7 @@ class ExperimentService:
             paused_arms=[],
             seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
             exploration_floor=floor,
+            reward_max=data.reward_max,
         )
         apply_decision(experiment, data.decision or Decision())
         if experiment.status == ExperimentStatus.RUNNING:
@@ -253,6 +279,8 @@ class ExperimentService:
             changes["guardrails"] = stored_guardrails(current, changes.get("goal", experiment.goal))
         if "paused_arms" in changes:
             self.session.add_all(set_paused_arms(experiment, changes.pop("paused_arms"), principal))
+        if "reward_max" in changes:
+            check_reward_max(changes["reward_max"])
         if "reward_mode" in changes:
             changes["reward_mode"] = RewardMode(changes["reward_mode"])
         if "decision" in changes:

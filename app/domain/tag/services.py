@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,7 @@ import msgspec
 import rjsmin
 from redis.exceptions import RedisError
 
-from app.domain.decisions.services import DecisionService, is_holdout, reward_bounds
+from app.domain.decisions.services import DecisionService, check_reward, is_holdout
 from app.domain.tag.goals import goal_accepts, goal_for_tag
 from app.domain.tag.schemas import DecideRequest, EventsRequest, EventsResponse, Skipped, TagDecision, TagEvent
 from app.lib.errors import DomainError, InvalidInputError, NotFoundError, UnavailableError
@@ -33,14 +34,20 @@ _TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|android(?!.*mobile)", r
 _MOBILE = re.compile(r"mobi|iphone|ipod|android|windows phone|blackberry|opera mini", re.IGNORECASE)
 
 # a conversion counts once per selection token (the same key the rest api's feedback uses) and, when it
-# carries an id (eid), once per experiment and id; both checks and the append happen in one step
+# carries an id (eid), once per experiment and id; both checks and the append happen in one step. a token
+# whose exposure was never recorded converts nothing (-1): a trial can't succeed before it was counted
 _CONVERSION_ONCE = """
+if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
 redis.call('XADD', KEYS[3], '*', 'd', ARGV[2])
 return 1
 """
+
+
+def eid_mark(experiment_id: str, eid: str) -> str:
+    return hashlib.sha256(f"{experiment_id}:{eid}".encode()).hexdigest()[:40]
 
 
 @lru_cache(maxsize=1)
@@ -198,7 +205,17 @@ class TagService:
         accepted = duplicates = 0
         try:
             for entry in sorted(checked, key=lambda c: c.item.k != "x"):  # exposures before conversions
-                new = await self._handler(entry)(entry, request_id)
+                if entry.item.k == "x":
+                    new = await self._exposure(entry, request_id)
+                elif entry.item.g and entry.item.g in entry.runtime.config.guardrails:
+                    new = await self._guardrail(entry, request_id)
+                else:
+                    outcome = await self._conversion(entry, request_id)
+                    if outcome < 0:
+                        message = "no exposure was recorded for this token; report its exposure first"
+                        skipped.append(Skipped(index=entry.index, field=f"e[{entry.index}].t", message=message))
+                        continue
+                    new = outcome > 0
                 accepted += int(new)
                 duplicates += int(not new)
         except (RedisError, OSError) as exc:
@@ -227,15 +244,8 @@ class TagService:
                 raise InvalidInputError("a conversion's reward must be between 0 and 1", field=field)
         else:
             reward, field = (item.v, "v") if item.v is not None else (item.r, "r")
-        bounds = reward_bounds(runtime.policy)
-        if not math.isfinite(reward) or (bounds is not None and not bounds[0] <= reward <= bounds[1]):
-            raise InvalidInputError(f"{config.protocol} cannot take the reward {reward:g}", field=field)
+        check_reward(runtime, reward, field)
         return reward
-
-    def _handler(self, entry: _Checked) -> Callable[[_Checked, str], Awaitable[bool]]:
-        if entry.item.k == "x":
-            return self._exposure
-        return self._guardrail if entry.item.g and entry.item.g in entry.runtime.config.guardrails else self._conversion
 
     async def _guardrail(self, entry: _Checked, request_id: str) -> bool:
         claims = entry.claims
@@ -260,7 +270,8 @@ class TagService:
         event = self.decisions.exposure_event(entry.runtime, entry.claims, request_id)
         return await self.decisions.writer.once(event, entry.claims.n, self._ttl(entry.claims))
 
-    async def _conversion(self, entry: _Checked, request_id: str) -> bool:
+    async def _conversion(self, entry: _Checked, request_id: str) -> int:
+        """1 appended, 0 a repeat, -1 refused: the token's exposure was never recorded."""
         claims, writer = entry.claims, self.decisions.writer
         conversion = entry.runtime.config.reward_mode == "conversion"
         event = Event(
@@ -275,14 +286,15 @@ class TagService:
             request_id=request_id,
             label=claims.g,
             issued=float(claims.ts),
+            eid=eid_mark(claims.e, entry.item.d) if entry.item.d else "",
         )
         token_key = writer.keys.dedup(f"{event.kind}:{claims.n}")
         eid_key = writer.keys.dedup(f"eid:{claims.e}:{entry.item.d}") if entry.item.d else token_key
-        keys = [token_key, eid_key, writer.keys.stream_for(claims.e)]
+        exposure_key = writer.keys.dedup(f"{'hx' if claims.g else 'x'}:{claims.n}")
+        keys = [token_key, eid_key, writer.keys.stream_for(claims.e), exposure_key]
         args = (self._ttl(claims), msgspec.json.encode(event))
         # redis-py types script arguments as str; the int and the bytes are encoded like any other argument
-        appended = await reply(writer.redis.eval(_CONVERSION_ONCE, 3, *keys, *args))  # type: ignore[arg-type]
-        return bool(appended)
+        return int(await reply(writer.redis.eval(_CONVERSION_ONCE, len(keys), *keys, *args)))  # type: ignore[arg-type]
 
     @staticmethod
     def _ttl(claims: SelectionClaims) -> int:

@@ -85,7 +85,9 @@ class TeamService:
 
     async def _revoke_tokens(self, member: Membership) -> None:
         if self.publisher is not None:
-            await self.publisher.member_changed(member.organization_id, member.user_id, self.token_ttl_seconds)
+            await self.publisher.member_changed(
+                member.organization_id, member.user_id, self.token_ttl_seconds, session=self.session
+            )
 
     async def remove(self, principal: Principal, membership_id: UUID) -> None:
         member = await self._member(principal, membership_id)
