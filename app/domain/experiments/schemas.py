@@ -137,13 +137,13 @@ class ExperimentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     allocation: Allocation | msgspec.UnsetType = msgspec.UNSET
     weights: Weights | msgspec.UnsetType | None = msgspec.UNSET
     results_view: ResultsView | msgspec.UnsetType = msgspec.UNSET
+    reward_max: RewardMax | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class AllocationChange(msgspec.Struct):
     at: datetime
     allocation: str
     weights: list[float] | None
-    reward_max: RewardMax | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Experiment(msgspec.Struct):
