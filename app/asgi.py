@@ -50,6 +50,8 @@ from app.lib.logging import configure_logging
 from app.lib.observability import RequestObservability, ensure_request_id_header
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
+from app.lib.security_headers import security_headers
+from app.lib.throttle import Throttle
 from app.lib.tokens import AccessTokens, SelectionTokens
 from app.settings import Settings, get_settings
 
@@ -93,6 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             access_tokens=AccessTokens(settings.secret_key, settings.jwt_ttl_seconds),
             decisions=decisions,
             tag=TagService(decisions),
+            throttle=Throttle(
+                redis, keys.prefix, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
+            ),
         )
 
         async def republish() -> None:
@@ -192,5 +197,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         # logging is configured once by configure_logging (structlog; json in production), not by litestar
         logging_config=None,
-        before_send=[ensure_request_id_header],
+        before_send=[ensure_request_id_header, security_headers(settings.is_production)],  # type: ignore[list-item]
     )

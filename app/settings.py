@@ -82,6 +82,13 @@ class Settings:
     metrics_token: str = ""
     # the request header a cdn or proxy puts the visitor's country in (iso 3166 alpha-2), for targeting
     country_header: str = "cf-ipcountry"
+    # login, register and invitation acceptance per client address and minute; failures per account before back-off
+    auth_rate_limit_per_minute: int = 10
+    auth_free_failures: int = 5
+    # the peers whose X-Forwarded-For / X-Forwarded-Proto `levers serve` believes (comma-separated ips or cidrs)
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # production refuses /metrics without METRICS_TOKEN unless this says the network already guards it
+    metrics_public: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -128,6 +135,10 @@ def load_settings() -> Settings:
         base_url=os.environ.get("BASE_URL", "").rstrip("/"),
         metrics_token=os.environ.get("METRICS_TOKEN", ""),
         country_header=os.environ.get("COUNTRY_HEADER", "cf-ipcountry").strip().lower() or "cf-ipcountry",
+        auth_rate_limit_per_minute=max(1, _env_int("AUTH_RATE_LIMIT_PER_MINUTE", 10)),
+        auth_free_failures=max(0, _env_int("AUTH_FREE_FAILURES", 5)),
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").strip() or "127.0.0.1,::1",
+        metrics_public=os.environ.get("METRICS_PUBLIC", "0") == "1",
     )
 
 
