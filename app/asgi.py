@@ -50,6 +50,7 @@ from app.lib.logging import configure_logging
 from app.lib.observability import RequestObservability, ensure_request_id_header
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
+from app.lib.request_guard import guard_request_body
 from app.lib.security_headers import security_headers
 from app.lib.throttle import Throttle
 from app.lib.tokens import AccessTokens, SelectionTokens
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         request_max_body_size=settings.max_body_bytes,
+        before_request=guard_request_body,
         debug=False,
         # logging is configured once by configure_logging (structlog; json in production), not by litestar
         logging_config=None,
