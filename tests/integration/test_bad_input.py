@@ -13,6 +13,7 @@ from tests.integration.conftest import Tenant
 from tests.integration.pages_support import PageSession
 
 NUL = "a\x00b"
+PASSWORD = "correct horse battery"
 
 
 def _field(response: Any) -> str:
