@@ -47,15 +47,14 @@ def _dev_secret(data_dir: Path) -> str:
     return value
 
 
-def _secret_from_file() -> str:
+def _secret_from_file(variable: str, path: str) -> str:
     # docker secrets convention: docker compose generates one into a volume on first start
-    path = os.environ.get("SECRET_KEY_FILE", "")
     if not path:
         return ""
     try:
         return Path(path).read_text().strip()
     except OSError as exc:
-        raise SettingsError(f"SECRET_KEY_FILE {path!r} cannot be read: {exc.strerror}") from exc
+        raise SettingsError(f"{variable} {path!r} cannot be read: {exc.strerror}") from exc
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,9 @@ class Settings:
 def load_settings() -> Settings:
     env = os.environ.get("LEVERS_ENV", "development")
     data_dir = Path(os.environ.get("LEVERS_DATA_DIR", ".levers"))
-    secret = os.environ.get("SECRET_KEY", "") or _secret_from_file()
+    secret = os.environ.get("SECRET_KEY", "") or _secret_from_file(
+        "SECRET_KEY_FILE", os.environ.get("SECRET_KEY_FILE", "")
+    )
     if env == "production":
         if len(secret) < 32 or secret in {"change-me", "changeme", "secret", "dev"}:
             raise SettingsError("SECRET_KEY must be set to a random value of at least 32 characters in production")
@@ -133,7 +134,8 @@ def load_settings() -> Settings:
         log_json=os.environ.get("LOG_JSON", "1" if env == "production" else "0") == "1",
         worker_batch_size=_env_int("WORKER_BATCH_SIZE", 1000),
         base_url=os.environ.get("BASE_URL", "").rstrip("/"),
-        metrics_token=os.environ.get("METRICS_TOKEN", ""),
+        metrics_token=os.environ.get("METRICS_TOKEN", "")
+        or _secret_from_file("METRICS_TOKEN_FILE", os.environ.get("METRICS_TOKEN_FILE", "")),
         country_header=os.environ.get("COUNTRY_HEADER", "cf-ipcountry").strip().lower() or "cf-ipcountry",
         auth_rate_limit_per_minute=max(1, _env_int("AUTH_RATE_LIMIT_PER_MINUTE", 10)),
         auth_free_failures=max(0, _env_int("AUTH_FREE_FAILURES", 5)),

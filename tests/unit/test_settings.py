@@ -37,3 +37,16 @@ def test_database_url_schemes_become_asyncpg(monkeypatch: pytest.MonkeyPatch) ->
     for given in ("postgres://u@h/db", "postgresql://u@h/db", "postgresql+asyncpg://u@h/db"):
         monkeypatch.setenv("DATABASE_URL", given)
         assert load_settings().async_database_url == "postgresql+asyncpg://u@h/db"
+
+
+def test_metrics_token_from_a_file_and_the_proxy_default(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "metrics_token"
+    path.write_text("t" * 48 + "\n")
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    monkeypatch.setenv("METRICS_TOKEN_FILE", str(path))
+    settings = load_settings()
+    assert settings.metrics_token == "t" * 48
+    assert settings.forwarded_allow_ips == "127.0.0.1,::1" and not settings.metrics_public
