@@ -164,3 +164,15 @@ async def test_api_logout_everywhere_ends_dashboard_sessions(client: AsyncTestCl
     assert (await page.get("/experiments")).status_code == 200
     assert (await tenant.post("/auth/logout-everywhere", {})).status_code == 204
     assert (await page.get("/experiments")).status_code in (302, 303)
+
+
+async def test_invitation_acceptance_is_throttled(strict: AsyncTestClient[Litestar]) -> None:
+    page = PageSession(strict)
+
+    async def accept() -> Any:
+        # a guessed link: the throttle answers before the token is even looked up
+        return await page.post(f"/invite/inv_{secrets.token_hex(8)}", {"email": "a@example.com", "password": "x"})
+
+    codes, response = await _until_refused(accept)
+    assert codes[:10] == [404] * 10 and codes[-1] == 429, codes
+    assert "retry-after" in response.headers
