@@ -36,8 +36,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers,
+        # X-Forwarded-For / -Proto only from the proxies named in FORWARDED_ALLOW_IPS (default loopback): from
+        # anyone else the header is ignored, so a client can't pick the address its rate limits count against
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
         # the app logs each request itself, with its request id; in json mode uvicorn's own lines go through it too
         access_log=False,

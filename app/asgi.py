@@ -45,7 +45,6 @@ from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
 from app.lib.auth import BearerAuthMiddleware
-from app.lib.bodies import reject_unsafe_input
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.events import EventWriter
 from app.lib.hotcache import HotCache
@@ -54,6 +53,9 @@ from app.lib.observability import RequestObservability, ensure_request_id_header
 from app.lib.paths import NOT_PAGES
 from app.lib.publish import Publisher
 from app.lib.redis import create_redis, redis_keys
+from app.lib.request_guard import guard_request_body
+from app.lib.security_headers import security_headers
+from app.lib.throttle import Throttle
 from app.lib.tokens import AccessTokens, SelectionTokens
 from app.settings import Settings, get_settings
 
@@ -100,6 +102,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             access_tokens=AccessTokens(settings.secret_key, settings.jwt_ttl_seconds),
             decisions=decisions,
             tag=TagService(decisions),
+            throttle=Throttle(
+                redis, keys.prefix, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
+            ),
         )
 
         async def republish() -> None:
@@ -207,10 +212,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="brotli", brotli_quality=5, brotli_gzip_fallback=True, exclude=HOT_PATHS
         ),
+        # nul characters, absurd nesting and values that only pass by coercion are refused before any handler
+        # decodes or stores them (app.lib.request_guard)
+        before_request=guard_request_body,
         debug=False,
         # logging is configured once by configure_logging (structlog; json in production), not by litestar
         logging_config=None,
-        before_send=[ensure_request_id_header],
-        # nul characters and absurd nesting are refused before any handler decodes or stores them
-        before_request=reject_unsafe_input,
+        before_send=[ensure_request_id_header, security_headers(settings.is_production)],  # type: ignore[list-item]
     )

@@ -47,15 +47,14 @@ def _dev_secret(data_dir: Path) -> str:
     return value
 
 
-def _secret_from_file() -> str:
+def _secret_from_file(variable: str, path: str) -> str:
     # docker secrets convention: docker compose generates one into a volume on first start
-    path = os.environ.get("SECRET_KEY_FILE", "")
     if not path:
         return ""
     try:
         return Path(path).read_text().strip()
     except OSError as exc:
-        raise SettingsError(f"SECRET_KEY_FILE {path!r} cannot be read: {exc.strerror}") from exc
+        raise SettingsError(f"{variable} {path!r} cannot be read: {exc.strerror}") from exc
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,13 @@ class Settings:
     metrics_token: str = ""
     # the request header a cdn or proxy puts the visitor's country in (iso 3166 alpha-2), for targeting
     country_header: str = "cf-ipcountry"
+    # login, register and invitation acceptance per client address and minute; failures per account before back-off
+    auth_rate_limit_per_minute: int = 10
+    auth_free_failures: int = 5
+    # the peers whose X-Forwarded-For / X-Forwarded-Proto `levers serve` believes (comma-separated ips or cidrs)
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # production refuses /metrics without METRICS_TOKEN unless this says the network already guards it
+    metrics_public: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -101,7 +107,9 @@ class Settings:
 def load_settings() -> Settings:
     env = os.environ.get("LEVERS_ENV", "development")
     data_dir = Path(os.environ.get("LEVERS_DATA_DIR", ".levers"))
-    secret = os.environ.get("SECRET_KEY", "") or _secret_from_file()
+    secret = os.environ.get("SECRET_KEY", "") or _secret_from_file(
+        "SECRET_KEY_FILE", os.environ.get("SECRET_KEY_FILE", "")
+    )
     if env == "production":
         if len(secret) < 32 or secret in {"change-me", "changeme", "secret", "dev"}:
             raise SettingsError("SECRET_KEY must be set to a random value of at least 32 characters in production")
@@ -129,8 +137,13 @@ def load_settings() -> Settings:
         worker_batch_size=_env_int("WORKER_BATCH_SIZE", 1000),
         worker_lease_seconds=_env_float("WORKER_LEASE_SECONDS", 10.0),
         base_url=os.environ.get("BASE_URL", "").rstrip("/"),
-        metrics_token=os.environ.get("METRICS_TOKEN", ""),
+        metrics_token=os.environ.get("METRICS_TOKEN", "")
+        or _secret_from_file("METRICS_TOKEN_FILE", os.environ.get("METRICS_TOKEN_FILE", "")),
         country_header=os.environ.get("COUNTRY_HEADER", "cf-ipcountry").strip().lower() or "cf-ipcountry",
+        auth_rate_limit_per_minute=max(1, _env_int("AUTH_RATE_LIMIT_PER_MINUTE", 10)),
+        auth_free_failures=max(0, _env_int("AUTH_FREE_FAILURES", 5)),
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").strip() or "127.0.0.1,::1",
+        metrics_public=os.environ.get("METRICS_PUBLIC", "0") == "1",
     )
 
 

@@ -99,6 +99,8 @@ def settings(store_urls: tuple[str, str]) -> Iterator[Settings]:
         redis_prefix=f"levers_test_{RUN_ID}:",
         stream_shards=2,
         cache_refresh_seconds=0.1,
+        # the suite registers and logs in hundreds of users from one address; throttle tests set their own
+        auth_rate_limit_per_minute=100_000,
         data_dir=Path(tempfile.gettempdir()) / f"levers-test-{RUN_ID}",
     )
     run_isolated(lambda: asyncio.run(drop()))

@@ -61,18 +61,27 @@ class RequestObservability(ASGIMiddleware):
             http["headers"] = [(n, v) for n, v in headers if n != HEADER] + [(HEADER, request_id.encode())]
         http.setdefault("state", {})["request_id"] = request_id
         status = 500
+        status_started = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                status_started = True
                 message["headers"] = [*message.get("headers", []), (HEADER, request_id.encode())]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await next_app(scope, receive, send_with_id)
+            except Exception as exc:
+                # a middleware's refusal (401 from auth, 429 from a rate limit) passes through here on its way to
+                # the app's exception handlers, before any response started: count it with its own status
+                code = getattr(exc, "status_code", None)
+                if not status_started and isinstance(code, int) and 400 <= code < 600:
+                    status = code
+                raise
             finally:
                 seconds = time.perf_counter() - started
                 route = http.get("path_template")

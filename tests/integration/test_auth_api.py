@@ -15,10 +15,18 @@ async def test_register_login_me(tenant: Tenant) -> None:
     assert me["role"] == "owner"
 
 
-async def test_register_twice_is_a_conflict_naming_email(client: AsyncTestClient[Litestar], tenant: Tenant) -> None:
+async def test_register_twice_answers_like_success_and_changes_nothing(
+    client: AsyncTestClient[Litestar], tenant: Tenant
+) -> None:
+    # the same status and shape as a new account: registration does not tell who has an account
     response = await client.post("/auth/register", json={"email": tenant.email, "password": "another password"})
-    assert response.status_code == 409
-    assert response.json()["errors"][0]["field"] == "email"
+    assert response.status_code == 201, response.text
+    assert set(response.json()) == {"id", "email", "organization_id", "organization_name", "role"}
+    me = (await tenant.get("/auth/me", 200)).json()
+    assert response.json()["id"] != me["id"]
+    # the account kept its password
+    login = await client.post("/auth/login", json={"email": tenant.email, "password": "another password"})
+    assert login.status_code == 401
 
 
 async def test_bad_registrations_name_the_field(client: AsyncTestClient[Litestar]) -> None:

@@ -4,7 +4,7 @@ documented (status, media type, body). valid and invalid requests, real ids and 
 string at times. derandomized, so a failure replays; FUZZ_EXAMPLES=150 searches longer (5 min here, 0 failures).
 
 16 examples per operation keep the run about a minute (under two on a loaded box) and still find the nul 500s
-of sites and api keys when app/lib/bodies.py's gate is switched off.
+of sites and api keys when app/lib/request_guard.py's gate is switched off.
 """
 
 from __future__ import annotations
@@ -115,8 +115,14 @@ def _operations() -> list[Any]:
     spec = create_app(dummy).openapi_schema.to_schema()
     schema = schemathesis.openapi.from_dict(spec)
     operations = [result.ok() for result in schema.get_all_operations()]
-    # what destroys the fixtures (deletes, revoking the api key) runs last, so the rest can reach them
-    return sorted(operations, key=lambda op: op.method.upper() == "DELETE" or op.path.endswith("/revoke"))
+    # what destroys the fixtures (deletes, revoking the api key) runs last, so the rest can reach them; logging out
+    # everywhere ends the owner's access token, so it runs after everything else
+    def order(op: Any) -> int:
+        if op.path.endswith("/logout-everywhere"):
+            return 2
+        return int(op.method.upper() == "DELETE" or op.path.endswith("/revoke"))
+
+    return sorted(operations, key=order)
 
 
 OPERATIONS = _operations()

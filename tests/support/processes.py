@@ -35,6 +35,7 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         "LEVERS_DATA_DIR": str(settings.data_dir),
         "CACHE_REFRESH_SECONDS": "0.2",
         "LOG_LEVEL": "WARNING",
+        "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
         **extra,
     }
 

@@ -47,3 +47,16 @@ def test_worker_lease_is_read_through_settings(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("WORKER_LEASE_SECONDS", "soon")
     with pytest.raises(SettingsError, match="WORKER_LEASE_SECONDS"):
         load_settings()
+
+
+def test_metrics_token_from_a_file_and_the_proxy_default(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "metrics_token"
+    path.write_text("t" * 48 + "\n")
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    monkeypatch.setenv("METRICS_TOKEN_FILE", str(path))
+    settings = load_settings()
+    assert settings.metrics_token == "t" * 48
+    assert settings.forwarded_allow_ips == "127.0.0.1,::1" and not settings.metrics_public

@@ -1,6 +1,6 @@
 """every table, imported here so alembic and the app see one metadata."""
 
-from app.db.models.accounts import ApiKey, Membership, Organization, Role, User
+from app.db.models.accounts import ApiKey, Membership, Organization, Role, User, UserSession
 from app.db.models.base import Base
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
 from app.db.models.gates import FeatureGate, HoldoutStatsHourly
@@ -35,4 +35,5 @@ __all__ = [
     "Site",
     "StreamCheckpoint",
     "User",
+    "UserSession",
 ]

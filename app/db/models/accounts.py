@@ -57,3 +57,16 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class UserSession(Base):
+    """a dashboard login: the session cookie names its id, and a page only serves a session that still has a row.
+
+    logout deletes the row (the cookie stops working at once, not after its 7 days); "log out everywhere"
+    deletes all of the user's rows.
+    """
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -5,7 +5,7 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.accounts.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, Login, Me, Registration
 from app.domain.accounts.services import Account, AccountService, key_info, provide_account_service
@@ -70,6 +70,15 @@ class AuthController(Controller):
         if principal.user_id is None:
             raise UnauthorizedError("an API key has no user; log in to see /auth/me")
         return me_out(await accounts.me(principal))
+
+    @post("/logout-everywhere", status_code=HTTP_204_NO_CONTENT, responses=api_responses())
+    async def logout_everywhere(
+        self, accounts: NamedDependency[AccountService], principal: NamedDependency[Principal]
+    ) -> None:
+        """End every dashboard session and every access token of the caller (this one included)."""
+        if principal.user_id is None:
+            raise UnauthorizedError("an API key has no user; revoke the key instead")
+        await accounts.log_out_everywhere(principal.user_id)
 
     @post("/api-keys", status_code=HTTP_201_CREATED, guards=[requires_admin], responses=api_responses(403, body=True))
     async def create_api_key(

@@ -13,10 +13,12 @@ from litestar.response import Redirect, Template
 
 from app.domain.accounts.schemas import Registration
 from app.domain.accounts.services import AccountService, provide_account_service
-from app.domain.team.guards import current_member
+from app.domain.accounts.sessions import close_session, open_session
+from app.domain.team.guards import current_member, live_session_principal
 from app.lib.auth import Principal, requires_admin, session_principal
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, form_error
+from app.lib.passwords import MIN_PASSWORD_LENGTH
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -28,15 +30,9 @@ def _safe_next(target: str | None) -> str:
     return "/experiments"
 
 
-def _start_session(request: Request[Any, Any, Any], account: Any) -> None:
-    request.set_session(
-        {
-            "uid": str(account.user.id),
-            "org": str(account.membership.organization_id),
-            "role": account.membership.role.value,
-            "email": account.user.email,
-        }
-    )
+async def _start_session(request: Request[Any, Any, Any], accounts: AccountService, account: Any) -> None:
+    m = account.membership
+    await open_session(request, accounts.session, account.user.id, m.organization_id, m.role.value, account.user.email)
 
 
 class AccountPages(Controller):
@@ -71,7 +67,7 @@ class AccountPages(Controller):
             field, message = form_error(exc, "email")
             errors[field] = {
                 "email": "Enter a valid email address.",
-                "password": "Use at least 8 characters.",
+                "password": f"Use at least {MIN_PASSWORD_LENGTH} characters.",
             }.get(field, message)
         except DomainError as exc:
             errors[exc.field or "email"] = exc.message
@@ -79,14 +75,22 @@ class AccountPages(Controller):
             return HTMXTemplate(
                 template_name="accounts/register.html", context={"values": values, "errors": errors}, status_code=422
             )
-        _start_session(request, account)
+        if not account.created:
+            # the email has an account: its owner is told out of band; this page says nothing about it
+            return Redirect("/login?registered=1")
+        await _start_session(request, accounts, account)
         return Redirect("/experiments")
 
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any]) -> Template:
         return HTMXTemplate(
             template_name="accounts/login.html",
-            context={"values": {}, "errors": {}, "next": request.query_params.get("next", "")},
+            context={
+                "values": {},
+                "errors": {},
+                "next": request.query_params.get("next", ""),
+                "registered": bool(request.query_params.get("registered")),
+            },
         )
 
     @post("/login", media_type=MediaType.HTML)
@@ -102,11 +106,21 @@ class AccountPages(Controller):
                 status_code=401,
                 context={"values": {"email": email}, "errors": {"password": exc.message}, "next": data.get("next", "")},
             )
-        _start_session(request, account)
+        await _start_session(request, accounts, account)
         return Redirect(_safe_next(data.get("next")))
 
     @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def logout(self, accounts: NamedDependency[AccountService], request: Request[Any, Any, Any]) -> Redirect:
+        await close_session(request, accounts.session)
+        return Redirect("/login")
+
+    @post("/logout/everywhere")
+    async def logout_everywhere(
+        self, accounts: NamedDependency[AccountService], request: Request[Any, Any, Any]
+    ) -> Redirect:
+        principal = await live_session_principal(request)
+        if principal is not None and principal.user_id is not None:
+            await accounts.log_out_everywhere(principal.user_id)
         request.clear_session()
         return Redirect("/login")
 

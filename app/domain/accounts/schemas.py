@@ -7,7 +7,7 @@ from uuid import UUID
 import msgspec
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Password = Annotated[str, msgspec.Meta(min_length=8, max_length=512)]
+Password = Annotated[str, msgspec.Meta(min_length=10, max_length=512)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from uuid import UUID
+from typing import NoReturn
+from uuid import UUID, uuid4
 
+import structlog
 from litestar import Request
 from litestar.di import NamedDependency
 from redis.exceptions import RedisError
@@ -14,47 +16,92 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Membership, Organization, Role, User
 from app.domain.accounts.schemas import ApiKeyInfo
+from app.domain.accounts.sessions import close_all_sessions, user_memberships
 from app.lib.auth import Principal, api_key_uses
-from app.lib.errors import ConflictError, NotFoundError, UnauthorizedError
-from app.lib.passwords import dummy_verify, hash_password, verify_password
+from app.lib.errors import InvalidInputError, NotFoundError, UnauthorizedError
+from app.lib.passwords import dummy_verify, hash_password, password_problem, verify_password
 from app.lib.publish import Publisher
 from app.lib.redis import reply
+from app.lib.throttle import Throttle, client_address
 from app.lib.tokens import new_api_key
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
 class Account:
     user: User
     membership: Membership
+    # false for the stand-in answered to a registration of an email that already has an account
+    created: bool = True
+
+
+def check_new_password(password: str) -> None:
+    """the rules for a password someone chooses (register, invitation acceptance, any future reset)."""
+    problem = password_problem(password)
+    if problem is not None:
+        raise InvalidInputError(problem, field="password")
 
 
 class AccountService:
-    def __init__(self, session: AsyncSession, publisher: Publisher) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        publisher: Publisher,
+        throttle: Throttle | None = None,
+        address: str = "",
+        token_ttl_seconds: int = 3600,
+    ) -> None:
+        self.publisher_token_ttl = token_ttl_seconds
         self.session = session
         self.publisher = publisher
+        self.throttle = throttle
+        self.address = address
 
     async def register(self, email: str, password: str, organization_name: str | None = None) -> Account:
+        """a new account; for an email that has one, an answer shaped like success (accounts stay private)."""
+        if self.throttle is not None:
+            await self.throttle.address("register", self.address)
+        check_new_password(password)
         email = email.strip().lower()
-        if await self.session.scalar(select(User.id).where(User.email == email)):
-            raise ConflictError("an account with this email already exists", field="email")
-        user = User(email=email, password_hash=await hash_password(password))
+        # hashed either way, so the time taken does not tell whether the account exists
+        password_hash = await hash_password(password)
         organization = Organization(name=organization_name or email.split("@", 1)[1])
+        if await self.session.scalar(select(User.id).where(User.email == email)):
+            return self._already_registered(email, organization)
+        user = User(email=email, password_hash=password_hash)
         membership = Membership(user=user, organization=organization, role=Role.OWNER)
         self.session.add_all([user, organization, membership])
         try:
-            await self.session.flush()
-        except IntegrityError as exc:
-            raise ConflictError("an account with this email already exists", field="email") from exc
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError:  # registered concurrently
+            return self._already_registered(email, Organization(name=organization.name))
         return Account(user=user, membership=membership)
 
+    def _already_registered(self, email: str, organization: Organization) -> Account:
+        # nothing is stored: the ids are fresh and lead nowhere. the owner is told out of band instead:
+        # levers sends no email yet, so the notice is logged (production: wire it to your mail service)
+        log.info("registration for an existing account: owner to be notified by email", email=email)
+        organization.id = uuid4()
+        user = User(id=uuid4(), email=email, password_hash="")
+        membership = Membership(id=uuid4(), organization_id=organization.id, user_id=user.id, role=Role.OWNER)
+        membership.organization = organization
+        return Account(user=user, membership=membership, created=False)
+
     async def authenticate(self, email: str, password: str) -> Account:
+        if self.throttle is not None:
+            await self.throttle.address("login", self.address)
+            await self.throttle.account_open("login", email)
         user = await self.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
-            dummy_verify(password)
-            raise UnauthorizedError("email or password is wrong")
+            await dummy_verify(password)
+            await self._failed(email)
         valid, new_hash = await verify_password(user.password_hash, password)
         if not valid:
-            raise UnauthorizedError("email or password is wrong")
+            await self._failed(email)
+        if self.throttle is not None:
+            await self.throttle.account_succeeded("login", email)
         if new_hash:
             user.password_hash = new_hash
         membership = await self.session.scalar(
@@ -63,6 +110,18 @@ class AccountService:
         if membership is None:
             raise UnauthorizedError("this account belongs to no organization")
         return Account(user=user, membership=membership)
+
+    async def _failed(self, email: str) -> NoReturn:
+        if self.throttle is not None:
+            await self.throttle.account_failed("login", email)
+        raise UnauthorizedError("email or password is wrong")
+
+    async def log_out_everywhere(self, user_id: UUID) -> None:
+        """ends every dashboard session of the user and every api access token issued to them until now."""
+        await close_all_sessions(self.session, user_id)
+        ttl = self.publisher_token_ttl
+        for organization_id in await user_memberships(self.session, user_id):
+            await self.publisher.member_changed(organization_id, user_id, ttl)
 
     async def me(self, principal: Principal) -> Account:
         membership = await self.session.scalar(
@@ -134,4 +193,7 @@ def key_info(key: ApiKey, used: datetime | None = None) -> ApiKeyInfo:
 
 
 def provide_account_service(db_session: NamedDependency[AsyncSession], request: Request) -> AccountService:
-    return AccountService(db_session, request.app.state.publisher)
+    state = request.app.state
+    return AccountService(
+        db_session, state.publisher, state.get("throttle"), client_address(request), state.settings.jwt_ttl_seconds
+    )

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from app.domain.decisions.schemas import FeedbackAccepted, FeedbackRequest, SelectedArm, SelectRequest, SelectResponse
 from app.domain.decisions.services import DecisionService
 from app.domain.gates.attributes import with_request_attributes
-from app.lib.auth import Principal
+from app.lib.auth import Principal, requires_editor
 from app.lib.deps import provide_principal
 from app.lib.openapi import api_responses
 
@@ -27,6 +27,8 @@ def request_id_of(request: Request[Any, Any, Any]) -> str:
 
 class DecisionController(Controller):
     tags = ["decisions"]
+    # select and feedback record data (exposures, rewards): viewers only read
+    guards = [requires_editor]
     dependencies = {
         "decisions": Provide(provide_decisions, sync_to_thread=False),
         "principal": Provide(provide_principal, sync_to_thread=False),

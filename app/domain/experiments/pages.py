@@ -41,6 +41,7 @@ from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, InvalidInputError, form_error
+from app.lib.html import json_for_script
 
 Form = URLEncodedBody[dict[str, str]]
 ACTIONS: dict[str, Status] = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
@@ -50,8 +51,8 @@ def _results_context(experiment: Experiment, view: Any, principal: Principal) ->
     return {
         "experiment": experiment,
         "results": view,
-        # arm names are user text: keep them from closing the <script> element the json sits in
-        "charts_json": msgspec.json.encode(view.charts).decode().replace("</", "<\\/"),
+        # arm names are user text: keep them from closing (or escaping) the <script> element the json sits in
+        "charts_json": json_for_script(view.charts),
         "principal": principal,
         "polling": experiment.status == ExperimentStatus.RUNNING,
     }

@@ -5,7 +5,7 @@ import hmac
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
@@ -70,5 +70,8 @@ class HealthController(Controller):
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if not hmac.compare_digest(given.encode(), token.encode()):
                 raise NotAuthorizedException("a bearer METRICS_TOKEN is required")
+        elif state.settings.is_production and not state.settings.metrics_public:
+            # the series name every tenant's experiments: production serves them only to who holds the token
+            raise PermissionDeniedException("set METRICS_TOKEN (or METRICS_PUBLIC=1 behind a private network)")
         body = await scrape(state.redis, state.redis_keys, list(state.hot_cache.experiments.values()))
         return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,17 +1,15 @@
-"""pages re-read the caller's membership, so a changed role or a removal applies on the next click."""
+"""pages re-read the caller's membership and session, so a changed role, a removal or a logout applies at once."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Membership
+from app.domain.accounts.sessions import live_role, session_id
 from app.lib.auth import Principal, session_principal
 
 
@@ -25,19 +23,22 @@ async def current_member(connection: ASGIConnection[Any, Any, Any, Any], _: Base
     principal = session_principal(connection)
     if principal is None:
         raise NotAuthorizedException("log in first")
-    role = await membership_role(connection.app.state.database, principal.organization_id, principal.user_id)
+    async with AsyncSession(connection.app.state.database) as db:
+        role = await live_role(db, principal.organization_id, principal.user_id, session_id(connection))
     session = connection.scope.get("session")
     if role is None:
         if isinstance(session, dict):
             session.clear()
-        raise NotAuthorizedException("you are no longer a member of this organization; log in again")
+        raise NotAuthorizedException("your session ended or you left this organization; log in again")
     if isinstance(session, dict) and session.get("role") != role:
         session["role"] = role
 
 
-async def membership_role(engine: Any, organization_id: UUID, user_id: UUID | None) -> str | None:
-    async with AsyncSession(engine) as db:
-        role = await db.scalar(
-            select(Membership.role).where(Membership.organization_id == organization_id, Membership.user_id == user_id)
-        )
-    return role.value if role is not None else None
+async def live_session_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """the session's principal when its session is still live (pages outside the guarded controllers)."""
+    principal = session_principal(connection)
+    if principal is None:
+        return None
+    async with AsyncSession(connection.app.state.database) as db:
+        role = await live_role(db, principal.organization_id, principal.user_id, session_id(connection))
+    return principal if role is not None else None

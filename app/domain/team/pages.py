@@ -11,12 +11,14 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.db.models import Membership, Role
+from app.domain.accounts.sessions import open_session
 from app.domain.team.api import invite_url
-from app.domain.team.guards import current_member
+from app.domain.team.guards import current_member, live_session_principal
 from app.domain.team.services import TeamService, provide_team_service
-from app.lib.auth import Principal, requires_admin, requires_viewer, session_principal
+from app.lib.auth import Principal, requires_admin, requires_viewer
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError
+from app.lib.throttle import client_address
 
 Form = URLEncodedBody[dict[str, str]]
 ROLE_HELP = {
@@ -27,14 +29,11 @@ ROLE_HELP = {
 }
 
 
-def start_member_session(request: Request[Any, Any, Any], membership: Membership, email: str) -> None:
-    request.set_session(
-        {
-            "uid": str(membership.user_id),
-            "org": str(membership.organization_id),
-            "role": membership.role.value,
-            "email": email,
-        }
+async def start_member_session(
+    request: Request[Any, Any, Any], team: TeamService, membership: Membership, email: str
+) -> None:
+    await open_session(
+        request, team.session, membership.user_id, membership.organization_id, membership.role.value, email
     )
 
 
@@ -142,7 +141,7 @@ class InvitePages(Controller):
         status_code: int = 200,
     ) -> Template:
         pending = await team.pending(token)
-        principal = session_principal(request)
+        principal = await live_session_principal(request)
         return HTMXTemplate(
             template_name="team/invite.html",
             status_code=status_code,
@@ -166,7 +165,10 @@ class InvitePages(Controller):
     async def accept(
         self, token: FromPath[str], data: Form, team: NamedDependency[TeamService], request: Request
     ) -> Any:
-        principal = session_principal(request)
+        throttle = request.app.state.get("throttle")
+        if throttle is not None:
+            await throttle.address("invite", client_address(request))
+        principal = await live_session_principal(request)
         try:
             if principal is not None and principal.user_id is not None:
                 user = await team.user(principal.user_id)
@@ -182,5 +184,5 @@ class InvitePages(Controller):
         except DomainError as exc:
             field = exc.field if exc.field in ("email", "password") else "token"
             return await self._page(team, token, request, {"email": data.get("email", "")}, {field: exc.message}, 422)
-        start_member_session(request, membership, email)
+        await start_member_session(request, team, membership, email)
         return Redirect("/experiments")

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Invitation, Membership, Organization, Role, User
+from app.domain.accounts.services import check_new_password
 from app.lib.auth import Principal
-from app.lib.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from app.lib.errors import ConflictError, NotFoundError, PermissionDeniedError
 from app.lib.passwords import hash_password
 from app.lib.publish import Publisher
 
@@ -174,8 +175,7 @@ class TeamService:
         email = email.strip().lower()
         if await self.session.scalar(select(User.id).where(User.email == email)):
             raise ConflictError("an account with this email exists: log in to accept", field="email")
-        if len(password) < 8:
-            raise InvalidInputError("Use at least 8 characters.", field="password")
+        check_new_password(password)
         user = User(email=email, password_hash=await hash_password(password))
         self.session.add(user)
         await self.session.flush()
