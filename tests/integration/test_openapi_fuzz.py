@@ -115,6 +115,7 @@ def _operations() -> list[Any]:
     spec = create_app(dummy).openapi_schema.to_schema()
     schema = schemathesis.openapi.from_dict(spec)
     operations = [result.ok() for result in schema.get_all_operations()]
+
     # what destroys the fixtures (deletes, revoking the api key) runs last, so the rest can reach them; logging out
     # everywhere ends the owner's access token, so it runs after everything else
     def order(op: Any) -> int:
