@@ -31,6 +31,7 @@ LOCATORS = {
     "app/domain/tag/services.py": "the tag's source",
     "app/domain/tag/templates.py": "the gtm templates",
     "app/lib/migrations.py": "alembic.ini and the migrations",
+    "app/lib/passwords.py": "the common passwords list",
 }
 LOCATES = re.compile(r"__file__|importlib\.resources|importlib_resources|pkgutil\.get_data|pkg_resources")
 
@@ -43,7 +44,7 @@ def runtime_files() -> dict[str, list[Path]]:
     """the files the app opens while it runs, from the constants the code locates them with."""
     from app import asgi
     from app.domain.tag import services, templates
-    from app.lib import migrations
+    from app.lib import migrations, passwords
 
     return {
         "page templates": _files(asgi.ROOT / "frontend" / "templates"),
@@ -51,6 +52,7 @@ def runtime_files() -> dict[str, list[Path]]:
         "tag source": [services.TAG_SOURCE],
         "gtm templates": [templates.GTM_DIR / name for name in templates.TEMPLATES.values()],
         "alembic": [migrations.ROOT / "alembic.ini", *_files(migrations.ROOT / "migrations")],
+        "common passwords": [passwords.COMMON_PASSWORDS_FILE],
         "code": _files(ROOT / "app"),
     }
 
