@@ -7,9 +7,12 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.asgi import create_app
 from app.settings import Settings
+from app.worker.drain import Drainer
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +75,19 @@ async def tenant(client: AsyncTestClient[Litestar]) -> Tenant:
 @pytest.fixture
 async def other_tenant(client: AsyncTestClient[Litestar]) -> Tenant:
     return await register(client)
+
+
+@pytest.fixture
+async def drainer(app: Litestar, settings: Settings, redis: Redis) -> AsyncIterator[Drainer]:
+    """the worker's stream drain on the test app's redis prefix and database, ticked by hand with drain()."""
+    engine = create_async_engine(settings.async_database_url)
+    drainer = Drainer(redis, app.state.redis_keys, async_sessionmaker(engine, expire_on_commit=False), lease_seconds=30)
+    yield drainer
+    await drainer.release()
+    await engine.dispose()
+
+
+async def drain(drainer: Drainer) -> None:
+    """ticks until the streams hold nothing new."""
+    while await drainer.tick():
+        pass

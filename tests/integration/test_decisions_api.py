@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import math
 
-import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.lib.snapshot import params_decoder
 from app.lib.tokens import SelectionTokens
 from app.settings import Settings
 from app.worker.drain import Drainer
-from tests.integration.conftest import Tenant
-
-
-@pytest.fixture
-async def drainer(app: Litestar, settings: Settings, redis: Redis) -> Drainer:
-    engine = create_async_engine(settings.async_database_url)
-    drainer = Drainer(redis, app.state.redis_keys, async_sessionmaker(engine, expire_on_commit=False), lease_seconds=30)
-    yield drainer
-    await drainer.release()
-    await engine.dispose()
-
-
-async def drain(drainer: Drainer) -> None:
-    while await drainer.tick():
-        pass
+from tests.integration.conftest import Tenant, drain
 
 
 async def test_select_feedback_train_and_stats(tenant: Tenant, drainer: Drainer, redis: Redis, app: Litestar) -> None:

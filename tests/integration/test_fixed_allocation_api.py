@@ -9,7 +9,6 @@ import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
 from scipy import stats
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.lib.tokens import SelectionTokens
 from app.settings import Settings
@@ -17,15 +16,6 @@ from app.targeting.split import Split
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant
 from tests.integration.test_tag_api import make_shop
-
-
-@pytest.fixture
-async def drainer(app: Litestar, settings: Settings, redis: Redis) -> Drainer:
-    engine = create_async_engine(settings.async_database_url)
-    drainer = Drainer(redis, app.state.redis_keys, async_sessionmaker(engine, expire_on_commit=False), lease_seconds=30)
-    yield drainer
-    await drainer.release()
-    await engine.dispose()
 
 
 async def put(tenant: Tenant, experiment_id: str, body: dict[str, Any], expect: int) -> Any:

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 
-import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.lib.snapshot import params_decoder
-from app.settings import Settings
 from app.worker.drain import Drainer
-from tests.integration.conftest import Tenant
+from tests.integration.conftest import Tenant, drain
 from tests.integration.pages_support import PageSession
-
-
-@pytest.fixture
-async def drainer(app: Litestar, settings: Settings, redis: Redis) -> AsyncIterator[Drainer]:
-    engine = create_async_engine(settings.async_database_url)
-    drainer = Drainer(redis, app.state.redis_keys, async_sessionmaker(engine, expire_on_commit=False), lease_seconds=30)
-    yield drainer
-    await drainer.release()
-    await engine.dispose()
-
-
-async def drain(drainer: Drainer) -> None:
-    while await drainer.tick():
-        pass
 
 
 async def test_gate_served_traffic_is_holdout_not_training(

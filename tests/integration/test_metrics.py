@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import msgspec
@@ -15,22 +14,12 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.asgi import create_app
 from app.lib.metrics import WORKER_STALE_SECONDS, WorkerMetricsPublisher, count_undelivered, workers_hash
 from app.settings import Settings
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant
-
-
-@pytest.fixture
-async def drainer(app: Litestar, settings: Settings, redis: Redis) -> AsyncIterator[Drainer]:
-    engine = create_async_engine(settings.async_database_url)
-    drainer = Drainer(redis, app.state.redis_keys, async_sessionmaker(engine, expire_on_commit=False), lease_seconds=30)
-    yield drainer
-    await drainer.release()
-    await engine.dispose()
 
 
 async def scrape(client: AsyncTestClient[Litestar]) -> list[Sample]:

@@ -6,37 +6,21 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.bandits import get_policy
 from app.lib.events import EventWriter
 from app.lib.snapshot import Event, params_decoder
 from app.settings import Settings
 from app.worker.drain import Drainer
-from tests.integration.conftest import Tenant
+from tests.integration.conftest import Tenant, drain
 from tests.integration.pages_support import PageSession
 from tests.integration.test_tag_api import PLAIN, make_shop
-
-
-@pytest.fixture
-async def drainer(app: Litestar, settings: Settings, redis: Redis) -> AsyncIterator[Drainer]:
-    engine = create_async_engine(settings.async_database_url)
-    drainer = Drainer(redis, app.state.redis_keys, async_sessionmaker(engine, expire_on_commit=False), lease_seconds=30)
-    yield drainer
-    await drainer.release()
-    await engine.dispose()
-
-
-async def drain(drainer: Drainer) -> None:
-    while await drainer.tick():
-        pass
 
 
 @pytest.mark.parametrize("value", [0, -5, 1e300, 2e9])
