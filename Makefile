@@ -46,11 +46,12 @@ bench: install browser bench-http ## run every benchmark and print its figures
 	$(UV) run python bench/observability.py
 	$(UV) run python bench/tag.py --serve
 	$(UV) run python bench/guardrails.py
+	$(UV) run python bench/events.py
 
 bench-http: install ## hot-path throughput beside a bare litestar route (needs wrk: apt-get install wrk)
 	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
-	$(UV) run python bench/http.py
+	$(UV) run python bench/hot_path.py
 
 clean-data: ## remove the local development data (./.levers)
 	rm -rf .levers

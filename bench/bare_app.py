@@ -1,4 +1,4 @@
-"""the yardstick for bench/http.py: a bare litestar app with one json post route and nothing else.
+"""the yardstick for bench/hot_path.py: a bare litestar app with one json post route and nothing else.
 
 run by the bench as ``uvicorn bench.bare_app:app`` with the same uvicorn settings as `levers serve`.
 """

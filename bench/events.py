@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -48,23 +50,36 @@ async def run(writer: EventWriter, bursts: int, burst: int) -> tuple[float, floa
     return client, server
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--bursts", type=int, default=200)
-    parser.add_argument("--burst", type=int, default=50)
-    args = parser.parse_args()
-    redis = Redis.from_url(args.redis, socket_timeout=0.5)
+async def measure(url: str, bursts: int, burst: int) -> None:
+    redis = Redis.from_url(url, socket_timeout=0.5)
     keys = RedisKeys(prefix=f"bench-events-{secrets.token_hex(4)}:", shards=1)
     try:
         for name, writer in (("xadd", PlainWriter(redis, keys)), ("deadline script", EventWriter(redis, keys))):
-            await run(writer, 20, args.burst)  # warm up
-            client, server = await run(writer, args.bursts, args.burst)
+            await run(writer, 20, burst)  # warm up
+            client, server = await run(writer, bursts, burst)
             print(f"{name:>16}: client {client:6.1f} µs/exposure, redis {server:6.1f} µs/exposure")
     finally:
         await redis.delete(keys.stream(0))
         await redis.aclose()
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", ""), help="default: an embedded redis")
+    parser.add_argument("--bursts", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=50)
+    args = parser.parse_args()
+    if args.redis:
+        asyncio.run(measure(args.redis, args.bursts, args.burst))
+        return
+    from app.lib.embedded import embedded_stores
+
+    with (
+        tempfile.TemporaryDirectory(prefix="levers-bench-events-") as data_dir,
+        embedded_stores(Path(data_dir), need_postgres=False, need_redis=True) as env,
+    ):
+        asyncio.run(measure(env["REDIS_URL"], args.bursts, args.burst))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

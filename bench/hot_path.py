@@ -12,14 +12,6 @@ absolute figures.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# run as a script, this file's folder comes first on sys.path and its name would shadow the standard library's
-# http package (which httpx and urllib import): put the project root there instead
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)
-
 import argparse
 import asyncio
 import contextlib
@@ -30,16 +22,21 @@ import secrets
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import httpx
 
-from tests.support.processes import free_port, start, stop, wait_http
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.processes import free_port, start, stop, wait_http  # noqa: E402
 
 ORIGIN = "http://bench.example"
 TAG_KEYS = ("hero", "offer", "cart", "banner", "footer")
