@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,11 @@ def sign_up(page: Any, base_url: str, email: str | None = None) -> str:
     page.get_by_label("Work email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    # a new account and a taken email get the same answer (the login page, email filled in), then one logs in
+    expect(page).to_have_url(re.compile(r"/login\?registered=1"))
+    expect(page.get_by_label("Email")).to_have_value(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{base_url}/experiments")
     return email
 

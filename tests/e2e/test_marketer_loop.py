@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FixtureSite, Levers
+from tests.e2e.dashboard_support import sign_up
 from tests.e2e.tag_support import install
 
 pytestmark = pytest.mark.e2e
@@ -20,11 +21,7 @@ def test_signup_to_counted_conversion(context: Any, levers: Levers, fixture_site
     from playwright.sync_api import expect
 
     page = context.new_page()
-    page.goto(f"{levers.url}/register")
-    page.get_by_label("Work email").fill(f"marketer-{secrets.token_hex(3)}@example.com")
-    page.get_by_label("Password").fill("a long enough password")
-    page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(f"{levers.url}/experiments")
+    sign_up(page, levers.url)
 
     page.goto(f"{levers.url}/sites")
     page.get_by_label("Name").fill("Fixture shop")

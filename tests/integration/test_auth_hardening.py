@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from litestar import Litestar
@@ -121,6 +122,23 @@ async def test_dashboard_register_of_an_existing_email_does_not_log_in(
     assert response.status_code in (302, 303)
     assert response.headers["location"].startswith("/login")
     assert (await page.get("/experiments")).status_code in (302, 303)  # no session for someone else's account
+
+
+async def test_dashboard_register_answers_a_new_and_a_taken_email_alike(
+    client: AsyncTestClient[Litestar], tenant: Tenant
+) -> None:
+    """the form must not tell an attacker which emails have accounts: same status, same redirect, no session."""
+    answers = []
+    for email in (tenant.email, f"new-{secrets.token_hex(4)}@example.com"):
+        client.cookies.clear()
+        page = PageSession(client)
+        response = await page.post("/register", {"email": email, "password": "another long password"})
+        answers.append((response.status_code, response.headers["location"].replace(quote(email), "EMAIL")))
+        assert (await page.get("/experiments")).status_code in (302, 303)  # neither gets a session
+    assert answers[0] == answers[1] and answers[0][1] == "/login?registered=1&email=EMAIL"
+    # the new account is real: it logs in with its password
+    login = await client.post("/auth/login", json={"email": email, "password": "another long password"})
+    assert login.status_code == 200
 
 
 async def test_logout_ends_the_session_on_the_server(client: AsyncTestClient[Litestar], tenant: Tenant) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import msgspec
@@ -62,7 +63,7 @@ class AccountPages(Controller):
                 },
                 Registration,
             )
-            account = await accounts.register(form.email, form.password, form.organization_name)
+            await accounts.register(form.email, form.password, form.organization_name)
         except msgspec.ValidationError as exc:
             field, message = form_error(exc, "email")
             errors[field] = {
@@ -75,18 +76,16 @@ class AccountPages(Controller):
             return HTMXTemplate(
                 template_name="accounts/register.html", context={"values": values, "errors": errors}, status_code=422
             )
-        if not account.created:
-            # the email has an account: its owner is told out of band; this page says nothing about it
-            return Redirect("/login?registered=1")
-        await _start_session(request, accounts, account)
-        return Redirect("/experiments")
+        # a new account and an email that already had one get the same answer, so the form can't be used to learn
+        # who has an account: both go to the login page (the owner of an existing one is told out of band)
+        return Redirect(f"/login?registered=1&email={quote(form.email)}")
 
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any]) -> Template:
         return HTMXTemplate(
             template_name="accounts/login.html",
             context={
-                "values": {},
+                "values": {"email": request.query_params.get("email", "")[:320]},
                 "errors": {},
                 "next": request.query_params.get("next", ""),
                 "registered": bool(request.query_params.get("registered")),
