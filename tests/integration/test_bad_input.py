@@ -128,3 +128,19 @@ async def test_a_reward_sent_as_a_string_is_422(tenant: Tenant) -> None:
     response = await tenant.post("/api/v1/feedback", {"selection_token": token, "reward": "1"})
     assert _field(response) == "reward"
     assert (await tenant.post("/api/v1/feedback", {"selection_token": token, "reward": 1})).status_code == 202
+
+
+async def test_select_metadata_is_bounded_in_size_and_keys(tenant: Tenant) -> None:
+    experiment = await tenant.experiment()
+
+    async def select(metadata: dict[str, Any]) -> Any:
+        body = {"experiment_id": experiment["id"], "context": {"id": "v1", "metadata": metadata}}
+        return await tenant.post("/api/v1/select", body)
+
+    # 20 KB of attributes in a few keys: over the 16 KB cap, though far under the body limit
+    too_big = await select({f"k{i}": "x" * 5000 for i in range(4)})
+    assert _field(too_big) == "context.metadata"
+    too_many = await select({f"k{i}": i for i in range(65)})
+    assert too_many.status_code in (400, 422) and "context.metadata" in too_many.text, too_many.text
+    fine = await select({f"k{i}": "x" * 100 for i in range(60)})
+    assert fine.status_code == 200, fine.text

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
@@ -13,7 +14,11 @@ from app.domain.decisions.services import DecisionService
 from app.domain.gates.attributes import with_request_attributes
 from app.lib.auth import Principal, requires_editor
 from app.lib.deps import provide_principal
+from app.lib.errors import InvalidInputError
 from app.lib.openapi import api_responses
+
+# a visitor's free-form attributes: far more than targeting needs, far less than a body could carry
+MAX_METADATA_BYTES = 16 * 1024
 
 
 def provide_decisions(request: Request[Any, Any, Any]) -> DecisionService:
@@ -44,6 +49,8 @@ class DecisionController(Controller):
     ) -> SelectResponse:
         """Choose an arm of a running experiment for a visitor, with a selection token to report its reward."""
         request_id = request_id_of(request)
+        if data.context.metadata and len(msgspec.json.encode(data.context.metadata)) > MAX_METADATA_BYTES:
+            raise InvalidInputError(f"must encode to at most {MAX_METADATA_BYTES} bytes", field="context.metadata")
         # targeting sees context.metadata flat, plus country and language from the request where not given
         attributes = with_request_attributes(
             data.context.metadata, request.headers, request.app.state.settings.country_header

@@ -9,7 +9,9 @@ import msgspec
 class SelectContext(msgspec.Struct, forbid_unknown_fields=True):
     id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
     vector: Annotated[list[float], msgspec.Meta(max_length=256)] | None = None
-    metadata: dict[str, Any] = {}
+    # free-form attributes for targeting: bounded in keys here, in size by the select handler, in depth by the
+    # request guard (app.lib.request_guard)
+    metadata: Annotated[dict[Annotated[str, msgspec.Meta(max_length=100)], Any], msgspec.Meta(max_length=64)] = {}
 
 
 class SelectRequest(msgspec.Struct, forbid_unknown_fields=True):
