@@ -46,17 +46,17 @@ from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
 from app.lib.auth import BearerAuthMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
-from app.lib.events import EventWriter
-from app.lib.hotcache import HotCache
 from app.lib.logging import configure_logging
 from app.lib.observability import RequestObservability, ensure_request_id_header
 from app.lib.paths import NOT_PAGES
-from app.lib.publish import Publisher
-from app.lib.redis import create_redis, redis_keys
 from app.lib.request_guard import guard_request_body
 from app.lib.security_headers import security_headers
 from app.lib.throttle import Throttle
 from app.lib.tokens import AccessTokens, SelectionTokens
+from app.runtime.events import EventWriter
+from app.runtime.hotcache import HotCache
+from app.runtime.publish import Publisher
+from app.runtime.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         keys = redis_keys(settings)
         cache = HotCache(redis, keys, settings.cache_refresh_seconds)
         writer = EventWriter(hot_redis, keys)
+        publisher = Publisher(redis, keys, after_change=cache.refresh)
         decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key, settings.token_ttl_seconds))
         app.state.update(
             # the engine by a fixed name: advanced-alchemy renames its own state key for every further app
@@ -98,12 +99,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             redis=redis,
             redis_keys=keys,
             hot_cache=cache,
-            publisher=Publisher(redis, keys, after_change=cache.refresh),
+            publisher=publisher,
+            store=publisher.store,
             access_tokens=AccessTokens(settings.secret_key, settings.jwt_ttl_seconds),
             decisions=decisions,
             tag=TagService(decisions),
             throttle=Throttle(
-                redis, keys.prefix, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
+                redis, keys, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
             ),
         )
 

@@ -22,9 +22,9 @@ from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.lib.events import EventWriter
-from app.lib.keys import RedisKeys
-from app.lib.snapshot import Event, encode
+from app.runtime.events import EventWriter
+from app.runtime.keys import RedisKeys
+from app.runtime.records import Event, encode
 
 
 class PlainWriter(EventWriter):

@@ -23,18 +23,13 @@ KEY_USE_EVERY_SECONDS = 60.0
 _key_use_written: dict[str, float] = {}
 
 
-def api_key_uses(keys: Any) -> str:
-    """the redis hash of api key id -> unix time of its last use."""
-    return f"{keys.prefix}api-key-used"
-
-
 async def _note_key_use(cache: Any, key_id: str) -> None:
     now = time.time()
     if now - _key_use_written.get(key_id, 0.0) < KEY_USE_EVERY_SECONDS:
         return
     _key_use_written[key_id] = now
     with contextlib.suppress(RedisError, OSError):
-        await cache.redis.hset(api_key_uses(cache.keys), key_id, repr(now))
+        await cache.redis.hset(cache.keys.api_key_uses, key_id, repr(now))
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.lib.keys import RedisKeys
-from app.lib.redis import reply
-from app.lib.snapshot import params_decoder
+from app.runtime.keys import RedisKeys
+from app.runtime.records import params_decoder
+from app.runtime.redis import reply
 
 # the *_created series double what is exposed for little use
 disable_created_metrics()
@@ -97,16 +97,12 @@ class _Snapshot(msgspec.Struct, frozen=True):
     text: str
 
 
-def workers_hash(keys: RedisKeys) -> str:
-    return f"{keys.prefix}metrics:workers"
-
-
 class WorkerMetricsPublisher:
     """writes this worker's metrics to redis every `interval` seconds, for the web's /metrics to merge."""
 
     def __init__(self, redis: Redis, keys: RedisKeys, worker_id: str, interval: float = WORKER_SNAPSHOT_SECONDS):
         self.redis = redis
-        self.key = workers_hash(keys)
+        self.key = keys.metrics_workers
         self.worker_id = worker_id
         self.interval = interval
         self._last = 0.0
@@ -214,7 +210,7 @@ def _params_family(runtimes: Iterable[Any], now: float) -> Metric:
 
 
 async def _worker_families(redis: Redis, keys: RedisKeys, now: float) -> list[Metric]:
-    raw: dict[bytes, bytes] = await reply(redis.hgetall(workers_hash(keys)))
+    raw: dict[bytes, bytes] = await reply(redis.hgetall(keys.metrics_workers))
     merged: dict[str, Metric] = {}
     stale: list[bytes] = []
     for field, value in sorted(raw.items()):
@@ -234,7 +230,7 @@ async def _worker_families(redis: Redis, keys: RedisKeys, now: float) -> list[Me
             target.samples.extend(s._replace(labels={**s.labels, "worker": worker}) for s in family.samples)
     if stale:
         # redis-py types fields as str; bytes are sent as they are
-        await reply(redis.hdel(workers_hash(keys), *stale))  # type: ignore[arg-type]
+        await reply(redis.hdel(keys.metrics_workers, *stale))  # type: ignore[arg-type]
     return list(merged.values())
 
 

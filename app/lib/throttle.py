@@ -23,6 +23,8 @@ from litestar.middleware.rate_limit import get_remote_address
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.runtime.keys import RedisKeys
+
 log = structlog.get_logger(__name__)
 
 WINDOW_SECONDS = 60
@@ -42,13 +44,13 @@ class Throttle:
     def __init__(
         self,
         redis: Redis,
-        prefix: str,
+        keys: RedisKeys,
         per_address_per_minute: int = 10,
         free_failures: int = 5,
         max_lock_seconds: int = 900,
     ) -> None:
         self.redis = redis
-        self.prefix = f"{prefix}throttle:"
+        self.keys = keys
         self.per_address = per_address_per_minute
         self.free_failures = free_failures
         self.max_lock = max_lock_seconds
@@ -61,7 +63,7 @@ class Throttle:
         """counts one attempt of `action` from `address`; raises a 429 once the minute's share is spent."""
         now = time.time()
         window = int(now // WINDOW_SECONDS)
-        key = f"{self.prefix}{action}:ip:{address}:{window}"
+        key = self.keys.throttle_window(action, address, window)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.incr(key)
@@ -77,7 +79,7 @@ class Throttle:
     async def account_open(self, action: str, account: str) -> None:
         """raises a 429 while the account's back-off after failed attempts lasts."""
         try:
-            until = await self.redis.get(f"{self.prefix}{action}:lock:{_digest(account)}")
+            until = await self.redis.get(self.keys.throttle_lock(action, _digest(account)))
         except (RedisError, OSError) as exc:
             log.warning("throttle unavailable", action=action, error=str(exc))
             return
@@ -88,7 +90,7 @@ class Throttle:
 
     async def account_failed(self, action: str, account: str) -> None:
         digest = _digest(account)
-        failures_key = f"{self.prefix}{action}:fail:{digest}"
+        failures_key = self.keys.throttle_failures(action, digest)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.incr(failures_key)
@@ -98,7 +100,7 @@ class Throttle:
             if beyond > 0:
                 seconds = min(self.max_lock, 2 ** (beyond - 1))
                 await self.redis.set(
-                    f"{self.prefix}{action}:lock:{digest}", repr(time.time() + seconds), ex=max(1, seconds)
+                    self.keys.throttle_lock(action, digest), repr(time.time() + seconds), ex=max(1, seconds)
                 )
         except (RedisError, OSError) as exc:
             log.warning("throttle unavailable", action=action, error=str(exc))
@@ -106,6 +108,7 @@ class Throttle:
     async def account_succeeded(self, action: str, account: str) -> None:
         digest = _digest(account)
         try:
-            await self.redis.delete(f"{self.prefix}{action}:fail:{digest}", f"{self.prefix}{action}:lock:{digest}")
+            failures, lock = self.keys.throttle_failures(action, digest), self.keys.throttle_lock(action, digest)
+            await self.redis.delete(failures, lock)
         except (RedisError, OSError) as exc:
             log.warning("throttle unavailable", action=action, error=str(exc))

@@ -112,7 +112,7 @@ def compile_rules(rules: Sequence[Mapping[str, Any]], n_arms: int | None = None)
 
 
 def build_gate(config: Mapping[str, Any], experiment_id: str, n_arms: int, control_index: int) -> Gate:
-    """a published gate config (app.lib.snapshot.GateConfig as builtins) ready to evaluate.
+    """a published gate config (app.runtime.records.GateConfig as builtins) ready to evaluate.
 
     serve rules whose arm no longer exists (the pool shrank) can't be served: they never match.
     """

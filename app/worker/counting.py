@@ -26,10 +26,10 @@ from app.db.models import (
     HoldoutStatsHourly,
     StreamCheckpoint,
 )
-from app.lib.snapshot import Event, ExperimentConfig
+from app.runtime.records import Event, ExperimentConfig
 from app.worker.streams import Entry, id_after
 
-# exposures and feedbacks of traffic served outside the bandit (app.lib.snapshot.Event)
+# exposures and feedbacks of traffic served outside the bandit (app.runtime.records.Event)
 HOLDOUT_KINDS = frozenset({"hx", "hf"})
 EXPOSURE_KINDS = frozenset({"x", "hx"})
 GUARDRAIL_KIND = "g"

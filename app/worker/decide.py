@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Experiment, ExperimentStatus
 from app.domain.guardrails.services import DecisionEngine
-from app.lib.publish import Publisher
+from app.runtime.publish import Publisher
 
 log = structlog.get_logger(__name__)
 

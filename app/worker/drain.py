@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.lib.keys import RedisKeys
 from app.lib.metrics import TRAINED_EVENTS, TRAINING_BATCH_SECONDS, TRAINING_BATCH_SIZE
+from app.runtime.keys import RedisKeys
 from app.worker.recovery import restore_params
 from app.worker.streams import ensure_group, read_batch
 from app.worker.training import process

@@ -24,9 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import ApiKey, ArmStatsMinute, PolicySnapshot, Site
 from app.domain.sites.services import seen_decoder
-from app.lib.auth import api_key_uses
-from app.lib.keys import RedisKeys
-from app.lib.redis import reply
+from app.runtime.keys import RedisKeys
+from app.runtime.redis import reply
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +93,7 @@ async def persist_sightings(redis: Redis, keys: RedisKeys, sessions: async_sessi
     """copies the sites' last sighting and the api keys' last use from redis into postgres; returns how many
     notes were read. a row only ever moves forward in time."""
     seen: dict[bytes, bytes] = await reply(redis.hgetall(keys.site_seen))
-    used: dict[bytes, bytes] = await reply(redis.hgetall(api_key_uses(keys)))
+    used: dict[bytes, bytes] = await reply(redis.hgetall(keys.api_key_uses))
     sites = []
     for field, raw in seen.items():
         try:

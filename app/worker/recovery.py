@@ -19,8 +19,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Experiment, ExperimentParams, FeedbackMark, PolicySnapshot
-from app.lib.keys import RedisKeys
-from app.lib.snapshot import Event, ExperimentConfig, ParamsRecord, encode
+from app.runtime.keys import RedisKeys
+from app.runtime.records import Event, ExperimentConfig, ParamsRecord, encode
 from app.worker.streams import Entry
 
 log = structlog.get_logger(__name__)

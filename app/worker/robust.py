@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from app.lib.snapshot import Event, ExperimentConfig
+from app.runtime.records import Event
 
 
 @dataclass(frozen=True)
@@ -16,15 +15,6 @@ class Update:
     state: Any
     learnt: int
     set_aside: list[int]  # positions (in the events given) the policy could not take
-
-
-def acceptable(config: ExperimentConfig, event: Event) -> bool:
-    """what the web refuses never trains nor counts, even if it reached a stream (an older web, a bug)."""
-    if not 0 <= event.arm < len(config.arms):
-        return False
-    if event.kind in ("x", "hx"):
-        return True
-    return math.isfinite(event.reward) and abs(event.reward) <= config.reward_max
 
 
 def finite(state: Any) -> bool:

@@ -11,12 +11,12 @@ from arq.connections import RedisSettings
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from app.lib import outage
 from app.lib.logging import configure_logging
 from app.lib.metrics import WorkerMetricsPublisher
 from app.lib.migrations import wait_for_schema
-from app.lib.publish import Publisher
-from app.lib.redis import create_redis, redis_keys
+from app.runtime import outage
+from app.runtime.publish import Publisher
+from app.runtime.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
 from app.worker.decide import decide
 from app.worker.drain import Drainer
@@ -33,6 +33,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     redis = create_redis(settings, socket_timeout=10.0)
     keys = redis_keys(settings)
+    # in ctx at once: a stop asked for while startup still runs finds what to close
+    ctx.update(engine=engine, sessions=sessions, redis_keys=keys, levers_redis=redis)
     if not await redis.exists(keys.config_version):
         # a first start, or a redis that lost everything: configuration and params come back from postgres
         async with sessions() as session:
@@ -45,11 +47,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     with contextlib.suppress(RedisError, OSError):
         await metrics.publish()
     ctx.update(
-        engine=engine,
-        sessions=sessions,
-        redis_keys=keys,
         publisher=Publisher(redis, keys),
-        levers_redis=redis,
         drainer=drainer,
         worker_metrics=metrics,
     )
@@ -59,12 +57,17 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     # a batch in flight has finished by now (the lock is held while it runs); unacknowledged entries stay
     # pending for whoever takes the lease next
-    with contextlib.suppress(RedisError, OSError):
-        await ctx["drainer"].release()
-    with contextlib.suppress(RedisError, OSError):
-        await ctx["worker_metrics"].withdraw()
-    await ctx["levers_redis"].aclose()
-    await ctx["engine"].dispose()
+    # (a stop during startup finds only what startup had opened by then)
+    if "drainer" in ctx:
+        with contextlib.suppress(RedisError, OSError):
+            await ctx["drainer"].release()
+    if "worker_metrics" in ctx:
+        with contextlib.suppress(RedisError, OSError):
+            await ctx["worker_metrics"].withdraw()
+    if "levers_redis" in ctx:
+        await ctx["levers_redis"].aclose()
+    if "engine" in ctx:
+        await ctx["engine"].dispose()
 
 
 async def drain(ctx: dict[str, Any]) -> int:

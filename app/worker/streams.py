@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from app.lib.snapshot import Event, event_decoder
+from app.runtime.records import Event, event_decoder
 
 
 def parse_id(entry_id: str) -> tuple[int, int]:

@@ -9,7 +9,7 @@ import time
 import structlog
 from arq.worker import create_worker
 
-from app.lib import outage
+from app.runtime import outage
 from app.settings import Settings
 from app.worker.settings import shutdown, worker_settings
 

@@ -21,19 +21,20 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.lib.hotcache import initial_state
-from app.lib.keys import RedisKeys
 from app.lib.metrics import DUPLICATE_EVENTS, SET_ASIDE_EVENTS
-from app.lib.publish import Publisher
-from app.lib.redis import reply
-from app.lib.snapshot import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
+from app.runtime.hotcache import initial_state
+from app.runtime.keys import RedisKeys
+from app.runtime.publish import Publisher
+from app.runtime.records import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
+from app.runtime.redis import reply
+from app.runtime.rewards import acceptable
 from app.worker.counting import count
 from app.worker.recovery import FEEDBACK_KINDS, marked, marks_of, maybe_snapshot, restored_params, save
-from app.worker.robust import acceptable, robust_update
+from app.worker.robust import robust_update
 from app.worker.streams import Entry, id_after
 
 log = structlog.get_logger(__name__)
-# exposures and feedbacks of traffic served outside the bandit (app.lib.snapshot.Event)
+# exposures and feedbacks of traffic served outside the bandit (app.runtime.records.Event)
 HOLDOUT_KINDS = frozenset({"hx", "hf"})
 
 
@@ -62,11 +63,11 @@ async def _contexts(
             ev = entry.event
             if ev is not None and ev.kind == "x" and ev.context is not None and ev.nonce:
                 found[ev.nonce] = ev.context
-                pipe.set(keys.prefix + "ctx:" + ev.nonce, encode(ev.context), ex=ttl)
+                pipe.set(keys.context(ev.nonce), encode(ev.context), ex=ttl)
         await pipe.execute()
     missing = [e.event.nonce for e in entries if e.event and e.event.kind == "f" and e.event.nonce not in found]
     if missing:
-        raws = await redis.mget([keys.prefix + "ctx:" + n for n in missing])
+        raws = await redis.mget([keys.context(n) for n in missing])
         for nonce, raw in zip(missing, raws, strict=True):
             if raw:
                 found[nonce] = [float(x) for x in msgspec.json.decode(raw)]
@@ -89,7 +90,7 @@ async def train(
     refused: frozenset[str] = frozenset(),
 ) -> Trained:
     """applies one experiment's new entries to its params in one vectorised update. `refused` are ids of
-    entries already judged unacceptable (app.worker.robust.acceptable): they are set aside, never learnt."""
+    entries already judged unacceptable (app.runtime.rewards.acceptable): they are set aside, never learnt."""
     if config.status == "completed" or config.allocation == "fixed":
         # a declared winner stops learning; a fixed split never learns (its stats are still counted)
         return Trained(0, None, [])

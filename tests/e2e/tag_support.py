@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.domain.tag.templates import parse_template
-from app.lib.keys import RedisKeys
+from app.runtime.keys import RedisKeys
 from tests.conftest import run_isolated
 from tests.e2e.conftest import FIXTURES, FixtureSite, Levers
 

@@ -7,8 +7,8 @@ import math
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from app.lib.snapshot import params_decoder
 from app.lib.tokens import SelectionTokens
+from app.runtime.records import params_decoder
 from app.settings import Settings
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant, drain

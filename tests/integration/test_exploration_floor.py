@@ -11,7 +11,7 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from app.bandits import get_policy
-from app.lib.snapshot import ParamsRecord, encode
+from app.runtime.records import ParamsRecord, encode
 from tests.integration.conftest import Tenant
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from app.lib.snapshot import params_decoder
+from app.runtime.records import params_decoder
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant, drain
 from tests.integration.pages_support import PageSession

@@ -14,8 +14,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db.models import AuditEntry, GuardrailStatsHourly
-from app.lib.publish import Publisher
-from app.lib.snapshot import experiment_decoder
+from app.runtime.publish import Publisher
+from app.runtime.records import experiment_decoder
 from app.settings import Settings
 from app.worker.decide import review_all
 from tests.integration.conftest import Tenant

@@ -16,7 +16,6 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db.models import PolicySnapshot
-from app.lib.auth import api_key_uses
 from app.settings import Settings
 from app.worker.housekeeping import KEEP_SNAPSHOTS, housekeeping, prune_snapshots
 from app.worker.settings import worker_settings
@@ -121,7 +120,7 @@ async def test_sightings_noted_in_redis_reach_postgres_and_never_go_back(
     # an older note (a redis restored from an old dump) does not move the rows back
     stale = msgspec.json.encode({"url": "https://shop.example/old", "at": before - 86400})
     await redis.hset(keys.site_seen, shop.key, stale)
-    await redis.hset(api_key_uses(keys), created["id"], repr(before - 86400))
+    await redis.hset(keys.api_key_uses, created["id"], repr(before - 86400))
     await housekeeping(ctx)
     async with sessions() as session:
         assert (await session.execute(site_row, {"key": shop.key})).one() == (url, seen_at)

@@ -16,7 +16,7 @@ from prometheus_client.samples import Sample
 from redis.asyncio import Redis
 
 from app.asgi import create_app
-from app.lib.metrics import WORKER_STALE_SECONDS, WorkerMetricsPublisher, count_undelivered, workers_hash
+from app.lib.metrics import WORKER_STALE_SECONDS, WorkerMetricsPublisher, count_undelivered
 from app.settings import Settings
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant
@@ -129,7 +129,7 @@ def text(value: bytes | str) -> str:
 async def test_a_silent_worker_drops_out_of_the_metrics(
     client: AsyncTestClient[Litestar], app: Litestar, redis: Redis
 ) -> None:
-    key = workers_hash(app.state.redis_keys)
+    key = app.state.redis_keys.metrics_workers
     text = (
         "# HELP levers_trained_events_total x\n# TYPE levers_trained_events_total counter\n"
         'levers_trained_events_total{shard="0"} 3.0\n'

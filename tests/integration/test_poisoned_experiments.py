@@ -14,8 +14,8 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from app.bandits import get_policy
-from app.lib.events import EventWriter
-from app.lib.snapshot import Event, params_decoder
+from app.runtime.events import EventWriter
+from app.runtime.records import Event, params_decoder
 from app.settings import Settings
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant, drain

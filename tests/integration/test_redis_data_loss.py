@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.asgi import create_app
-from app.lib.snapshot import params_decoder
+from app.runtime.records import params_decoder
 from app.settings import Settings
 from app.worker.drain import Drainer
 from tests.integration.conftest import Tenant, register

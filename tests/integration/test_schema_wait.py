@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.lib.keys import RedisKeys
 from app.lib.migrations import head_revision, script_directory, upgrade, wait_for_schema
+from app.runtime.keys import RedisKeys
 from app.settings import Settings
 from tests.conftest import scoped
 from tests.support.databases import empty_database

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db.models import ArmStatsHourly, ArmStatsMinute
-from app.lib.events import EventWriter
-from app.lib.snapshot import Event
 from app.lib.tokens import SelectionTokens
+from app.runtime.events import EventWriter
+from app.runtime.records import Event
 from app.settings import Settings
 from app.worker.housekeeping import prune_minutes
 from app.worker.settings import worker_settings

@@ -12,9 +12,9 @@ import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from app.lib.events import EventWriter
-from app.lib.keys import RedisKeys
-from app.lib.snapshot import Event, params_decoder
+from app.runtime.events import EventWriter
+from app.runtime.keys import RedisKeys
+from app.runtime.records import Event, params_decoder
 from app.settings import Settings
 from tests.conftest import scoped
 from tests.integration.conftest import Tenant

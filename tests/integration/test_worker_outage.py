@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from app.lib.events import EventWriter
-from app.lib.redis import redis_keys
-from app.lib.snapshot import Event
+from app.runtime.events import EventWriter
+from app.runtime.records import Event
+from app.runtime.redis import redis_keys
 from app.settings import Settings
 from tests.conftest import scoped
 from tests.integration.conftest import Tenant

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from app.domain.decisions.services import bucket
-from app.lib.keys import RedisKeys
+from app.runtime.keys import RedisKeys
 
 
 def test_bucket_is_stable_across_processes_and_salted_per_experiment() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.domain.decisions.services import fixed_choice
-from app.lib.hotcache import ExperimentRuntime, fixed_split, initial_state
-from app.lib.snapshot import ArmConfig, ExperimentConfig
+from app.runtime.hotcache import ExperimentRuntime, fixed_split, initial_state
+from app.runtime.records import ArmConfig, ExperimentConfig
 from app.targeting.split import Split, layout
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from structlog.testing import capture_logs
 
-from app.lib.outage import Outage
+from app.runtime.outage import Outage
 
 
 def test_an_outage_logs_twice_whatever_the_failed_attempts() -> None:

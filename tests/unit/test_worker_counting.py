@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.lib.snapshot import Event, ExperimentConfig
+from app.runtime.records import Event, ExperimentConfig
 from app.worker.counting import Tally, exposed_at, tally
 from app.worker.streams import Entry
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from app.bandits import get_policy
-from app.lib.snapshot import ArmConfig, Event, ExperimentConfig
-from app.worker.robust import acceptable, finite, robust_update
+from app.runtime.records import ArmConfig, Event, ExperimentConfig
+from app.runtime.rewards import acceptable
+from app.worker.robust import finite, robust_update
 
 
 def _event(arm: int, reward: float, trials: int, kind: str = "f") -> Event:

@@ -17,13 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import ApiKey, Membership, Organization, Role, User
 from app.domain.accounts.schemas import ApiKeyInfo
 from app.domain.accounts.sessions import close_all_sessions, user_memberships
-from app.lib.auth import Principal, api_key_uses
+from app.lib.auth import Principal
 from app.lib.errors import InvalidInputError, NotFoundError, UnauthorizedError
 from app.lib.passwords import dummy_verify, hash_password, password_problem, verify_password
-from app.lib.publish import Publisher
-from app.lib.redis import reply
 from app.lib.throttle import Throttle, client_address
 from app.lib.tokens import new_api_key
+from app.runtime.publish import Publisher
 
 log = structlog.get_logger(__name__)
 
@@ -158,7 +157,7 @@ class AccountService:
         )
         uses: dict[bytes, bytes] = {}
         with contextlib.suppress(RedisError, OSError):
-            uses = await reply(self.publisher.redis.hgetall(api_key_uses(self.publisher.keys)))
+            uses = await self.publisher.store.api_key_uses()
         infos = []
         for key in rows:
             raw = uses.get(str(key.id).encode())

@@ -14,11 +14,12 @@ from redis.exceptions import RedisError
 from app.bandits import PolicyError
 from app.domain.guardrails.allocation import open_arm
 from app.lib.errors import InvalidInputError, NotFoundError, UnavailableError
-from app.lib.events import EventWriter
-from app.lib.hotcache import ExperimentRuntime, HotCache
 from app.lib.metrics import FEEDBACKS, SELECTIONS
-from app.lib.snapshot import ArmConfig, Event
 from app.lib.tokens import SelectionClaims, SelectionTokens, TokenError
+from app.runtime.events import EventWriter, dedup_ttl
+from app.runtime.hotcache import ExperimentRuntime, HotCache
+from app.runtime.records import ArmConfig, Event
+from app.runtime.rewards import check_reward
 from app.targeting import bucket as salted_bucket
 from app.targeting.split import SPACE
 from app.targeting.split import position as split_position
@@ -265,7 +266,7 @@ class DecisionService:
             label=claims.g,
             issued=float(claims.ts),
         )
-        ttl = max(60, claims.x - int(time.time()) + 3600)
+        ttl = dedup_ttl(claims.x)
         try:
             new = await self.writer.once(event, claims.n, ttl)
         except (RedisError, OSError) as exc:
@@ -303,33 +304,8 @@ class DecisionService:
             label=goal,
             issued=float(claims.ts),
         )
-        ttl = max(60, claims.x - int(time.time()) + 3600)
+        ttl = dedup_ttl(claims.x)
         try:
             return await self.writer.once(event, f"{goal}:{claims.n}", ttl)
         except (RedisError, OSError) as exc:
             raise UnavailableError("the event store is unavailable; retry shortly") from exc
-
-
-def check_reward(runtime: ExperimentRuntime, reward: float, field: str) -> None:
-    """refuses a reward the policy can't take or beyond the experiment's reward_max: one feedback must never
-    be able to dominate an experiment (or overflow its statistics)."""
-    config = runtime.config
-    if not math.isfinite(reward):
-        raise InvalidInputError("the reward must be a finite number", field=field)
-    if abs(reward) > config.reward_max:
-        raise InvalidInputError(
-            f"the reward {reward:g} is beyond this experiment's reward_max ({config.reward_max:g})", field=field
-        )
-    bounds = reward_bounds(runtime.policy)
-    if bounds is not None and not bounds[0] <= reward <= bounds[1]:
-        raise InvalidInputError(f"{config.protocol} takes rewards between {bounds[0]:g} and {bounds[1]:g}", field=field)
-
-
-def reward_bounds(policy: Any) -> tuple[float, float] | None:
-    bounds = getattr(policy, "reward_bounds", None)
-    if bounds is None:
-        return None
-    low, high = bounds
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return None
-    return float(low), float(high)

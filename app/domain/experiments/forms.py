@@ -9,7 +9,7 @@ from typing import Any
 from app.bandits import describe_policies
 from app.db.models import Experiment
 from app.domain.pools.schemas import ArmIn
-from app.lib.snapshot import DEFAULT_REWARD_MAX
+from app.runtime.records import DEFAULT_REWARD_MAX
 
 MAX_ARMS = 20
 # the policy a new conversion experiment gets (see app.domain.experiments.services.default_protocol)

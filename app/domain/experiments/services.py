@@ -35,9 +35,9 @@ from app.domain.guardrails.editing import set_paused_arms, stored_guardrails
 from app.domain.tag.goals import validate_goal
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
-from app.lib.publish import Publisher
-from app.lib.snapshot import DEFAULT_REWARD_MAX
 from app.lib.tenancy import get_owned
+from app.runtime.publish import Publisher
+from app.runtime.records import DEFAULT_REWARD_MAX
 from app.stats import arm_interval
 from app.stats.models import Kind
 from app.targeting.split import SplitError, check_weights, equal_weights, rebalance

@@ -17,8 +17,8 @@ from app.db.models import Experiment, FeatureGate, HoldoutStatsHourly, RewardMod
 from app.domain.gates.schemas import Gate, GateCreate, GateUpdate, HoldoutArm, HoldoutStats, Rule, Schedule
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
-from app.lib.publish import Publisher
 from app.lib.tenancy import get_owned
+from app.runtime.publish import Publisher
 from app.targeting import ConditionError, RuleError, compile_rules
 from app.targeting import Schedule as TargetSchedule
 from app.targeting.schedule import localize

@@ -1,6 +1,6 @@
 """the decision engine: guardrails pause arms that likely harm a goal, and (when the experiment asks for it) the
 winner ships when the results' rule says ship and a clearly worse arm is dropped. every decision is logged on
-the experiment's audit trail. paused arms reach the hot path through the published config (app.lib.publish).
+the experiment's audit trail. paused arms reach the hot path through the published config (app.runtime.publish).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from app.domain.pools.schemas import ArmIn, ArmOut, PoolCreate, PoolUpdate
 from app.domain.pools.schemas import Pool as PoolOut
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
-from app.lib.publish import Publisher
 from app.lib.tenancy import get_owned
+from app.runtime.publish import Publisher
 
 PAYLOAD_FIELDS = {
     "text": str,

@@ -19,8 +19,8 @@ from app.domain.results.charts import Grid
 from app.domain.results.model import Counters, ResultsView, bucket_hours, build_results
 from app.domain.results.periods import Period, choose_period, period_count, period_origin
 from app.lib.auth import Principal
-from app.lib.hotcache import HotCache
 from app.lib.tenancy import get_owned
+from app.runtime.hotcache import HotCache
 from app.stats import DecisionThresholds
 
 # a spreadsheet would run a cell that starts with one of these as a formula

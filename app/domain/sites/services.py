@@ -17,10 +17,9 @@ from app.db.models import Site
 from app.domain.sites.schemas import Site as SiteOut
 from app.domain.sites.schemas import SiteCreate, SiteUpdate
 from app.lib.auth import Principal
-from app.lib.publish import Publisher
-from app.lib.redis import reply
 from app.lib.tenancy import get_owned
 from app.lib.tokens import new_site_key
+from app.runtime.publish import Publisher
 
 
 def normalise_origins(origins: list[str]) -> list[str]:
@@ -105,9 +104,7 @@ class SiteService:
             return {}
         field_names = [site.public_key for site in sites]
         try:
-            raws: builtins.list[bytes | None] = await reply(
-                self.publisher.redis.hmget(self.publisher.keys.site_seen, field_names)
-            )
+            raws = await self.publisher.store.site_sightings(field_names)
         except (RedisError, OSError):
             return {}
         notes: dict[str, SeenNote] = {}

@@ -10,7 +10,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from app.lib.metrics import scrape
 from app.lib.migrations import current_revision, head_revision
 from app.lib.openapi import problem_responses
 
@@ -47,7 +46,7 @@ class HealthController(Controller):
         except Exception as exc:
             checks["postgres"] = f"error: {type(exc).__name__}"
         try:
-            await asyncio.wait_for(state.redis.ping(), 2.0)
+            await state.store.ping()
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
@@ -73,5 +72,5 @@ class HealthController(Controller):
         elif state.settings.is_production and not state.settings.metrics_public:
             # the series name every tenant's experiments: production serves them only to who holds the token
             raise PermissionDeniedException("set METRICS_TOKEN (or METRICS_PUBLIC=1 behind a private network)")
-        body = await scrape(state.redis, state.redis_keys, list(state.hot_cache.experiments.values()))
+        body = await state.store.metrics(list(state.hot_cache.experiments.values()))
         return Response(body, media_type=CONTENT_TYPE_LATEST)

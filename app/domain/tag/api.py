@@ -24,7 +24,7 @@ from app.domain.tag.services import TagService, render_tag, visitor_attributes
 from app.domain.tag.templates import TEMPLATES, render_template
 from app.lib.errors import InvalidInputError, NotFoundError, PermissionDeniedError, field_from_message
 from app.lib.openapi import TEXT_JSON, operation, problem_responses
-from app.lib.snapshot import SiteConfig
+from app.runtime.records import SiteConfig
 
 MAX_TAG_BODY = 16 * 1024
 

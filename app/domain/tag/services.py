@@ -17,14 +17,15 @@ import msgspec
 import rjsmin
 from redis.exceptions import RedisError
 
-from app.domain.decisions.services import DecisionService, check_reward, is_holdout
+from app.domain.decisions.services import DecisionService, is_holdout
 from app.domain.tag.goals import goal_accepts, goal_for_tag
 from app.domain.tag.schemas import DecideRequest, EventsRequest, EventsResponse, Skipped, TagDecision, TagEvent
 from app.lib.errors import DomainError, InvalidInputError, NotFoundError, UnavailableError
-from app.lib.hotcache import ExperimentRuntime
-from app.lib.redis import reply
-from app.lib.snapshot import Event, SiteConfig
 from app.lib.tokens import SelectionClaims
+from app.runtime.events import dedup_ttl
+from app.runtime.hotcache import ExperimentRuntime
+from app.runtime.records import Event, SiteConfig
+from app.runtime.rewards import check_reward
 
 TAG_DIR = Path(__file__).resolve().parents[3] / "tag"
 TAG_SOURCE = TAG_DIR / "src" / "levers.js"
@@ -32,18 +33,6 @@ LIVE_STATUSES = frozenset({"running", "paused", "completed"})
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|android(?!.*mobile)", re.IGNORECASE)
 _MOBILE = re.compile(r"mobi|iphone|ipod|android|windows phone|blackberry|opera mini", re.IGNORECASE)
-
-# a conversion counts once per selection token (the same key the rest api's feedback uses) and, when it
-# carries an id (eid), once per experiment and id; both checks and the append happen in one step. a token
-# whose exposure was never recorded converts nothing (-1): a trial can't succeed before it was counted
-_CONVERSION_ONCE = """
-if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
-redis.call('XADD', KEYS[3], '*', 'd', ARGV[2])
-return 1
-"""
 
 
 def eid_mark(experiment_id: str, eid: str) -> str:
@@ -139,12 +128,7 @@ class TagService:
             if runtime is not None:
                 decisions.append(await self._decide_one(site, runtime, body, request_id, attributes))
         if body.u:
-            self.decisions.writer.fire_and_forget(
-                lambda pipe: pipe.hset(
-                    self.decisions.cache.keys.site_seen,
-                    mapping={site.public_key: msgspec.json.encode({"url": body.u, "at": time.time()})},
-                )
-            )
+            self.decisions.writer.site_seen(site.public_key, msgspec.json.encode({"url": body.u, "at": time.time()}))
         return decisions
 
     async def _decide_one(
@@ -288,14 +272,8 @@ class TagService:
             issued=float(claims.ts),
             eid=eid_mark(claims.e, entry.item.d) if entry.item.d else "",
         )
-        token_key = writer.keys.dedup(f"{event.kind}:{claims.n}")
-        eid_key = writer.keys.dedup(f"eid:{claims.e}:{entry.item.d}") if entry.item.d else token_key
-        exposure_key = writer.keys.dedup(f"{'hx' if claims.g else 'x'}:{claims.n}")
-        keys = [token_key, eid_key, writer.keys.stream_for(claims.e), exposure_key]
-        args = (self._ttl(claims), msgspec.json.encode(event))
-        # redis-py types script arguments as str; the int and the bytes are encoded like any other argument
-        return int(await reply(writer.redis.eval(_CONVERSION_ONCE, len(keys), *keys, *args)))  # type: ignore[arg-type]
+        return await writer.conversion(event, claims.n, entry.item.d or "", self._ttl(claims))
 
     @staticmethod
     def _ttl(claims: SelectionClaims) -> int:
-        return max(60, claims.x - int(time.time()) + 3600)
+        return dedup_ttl(claims.x)

@@ -19,7 +19,7 @@ from app.domain.accounts.services import check_new_password
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, NotFoundError, PermissionDeniedError
 from app.lib.passwords import hash_password
-from app.lib.publish import Publisher
+from app.runtime.publish import Publisher
 
 INVITE_PREFIX = "inv_"
 INVITE_TTL = timedelta(days=7)

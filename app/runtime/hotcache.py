@@ -22,9 +22,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.bandits import BanditState, Policy, get_policy
-from app.lib.keys import RedisKeys
-from app.lib.outage import Outage
-from app.lib.snapshot import (
+from app.runtime.keys import RedisKeys
+from app.runtime.outage import Outage
+from app.runtime.records import (
     ApiKeyConfig,
     ExperimentConfig,
     SiteConfig,
@@ -114,7 +114,7 @@ class HotCache:
 
     async def _republish(self) -> bytes | None:
         """one process at a time rebuilds the published configuration from postgres."""
-        lock = self.keys.config_version + ":rebuild"
+        lock = self.keys.rebuild_lock
         republish = self.republish
         if republish is not None and await self.redis.set(lock, b"1", nx=True, ex=10):
             try:

@@ -5,7 +5,7 @@ from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 
-from app.lib.keys import RedisKeys
+from app.runtime.keys import RedisKeys
 from app.settings import Settings
 
 T = TypeVar("T")

@@ -60,6 +60,33 @@ class RedisKeys:
         return f"{self.prefix}site-seen"
 
     @property
+    def api_key_uses(self) -> str:
+        """api key id -> unix time of its last use."""
+        return f"{self.prefix}api-key-used"
+
+    @property
+    def metrics_workers(self) -> str:
+        """worker id -> its latest metrics snapshot, merged by the web's /metrics."""
+        return f"{self.prefix}metrics:workers"
+
+    @property
+    def rebuild_lock(self) -> str:
+        return f"{self.prefix}cfg:version:rebuild"
+
+    def context(self, nonce: str) -> str:
+        """a contextual exposure's context, by its selection's nonce, for its feedback to be trained with."""
+        return f"{self.prefix}ctx:{nonce}"
+
+    def throttle_window(self, action: str, address: str, window: int) -> str:
+        return f"{self.prefix}throttle:{action}:ip:{address}:{window}"
+
+    def throttle_failures(self, action: str, account_digest: str) -> str:
+        return f"{self.prefix}throttle:{action}:fail:{account_digest}"
+
+    def throttle_lock(self, action: str, account_digest: str) -> str:
+        return f"{self.prefix}throttle:{action}:lock:{account_digest}"
+
+    @property
     def arq_queue(self) -> str:
         return f"{self.prefix}arq:queue"
 

@@ -14,8 +14,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from app.lib.keys import RedisKeys
-from app.lib.snapshot import Event, encode
+from app.runtime.keys import RedisKeys
+from app.runtime.records import Event, encode
 
 # set-if-new and append in one step: a repeated feedback is never appended twice, and a first feedback
 # is never marked as seen without being appended
@@ -37,7 +37,24 @@ if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV
 return redis.call('XADD', KEYS[1], '*', 'd', ARGV[1])
 """
 
+# a conversion counts once per selection token (the same key the rest api's feedback uses) and, when it
+# carries an id (eid), once per experiment and id; both checks and the append happen in one step. a token
+# whose exposure was never recorded converts nothing (-1): a trial can't succeed before it was counted
+_CONVERSION_ONCE = """
+if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'd', ARGV[2])
+return 1
+"""
+
 Operation = Callable[[Pipeline], Any]
+
+
+def dedup_ttl(expires_at: int, now: float | None = None) -> int:
+    """how long a selection's de-duplication marks live: as long as its token, plus an hour of clock slack."""
+    return max(60, expires_at - int(time.time() if now is None else now) + 3600)
 
 
 class TooLateError(ConnectionError):
@@ -86,6 +103,22 @@ class EventWriter:
         # (redis-py types script arguments as str; the int and the bytes are encoded like any other argument)
         result = await self._submit(lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args))  # type: ignore[arg-type]
         return bool(result)
+
+    async def conversion(self, event: Event, nonce: str, eid: str, ttl_seconds: int) -> int:
+        """a tag conversion: 1 appended, 0 a repeat (of its token, or of its eid in this experiment), -1 refused
+        because the token's exposure was never recorded."""
+        token_key = self.keys.dedup(f"{event.kind}:{nonce}")
+        eid_key = self.keys.dedup(f"eid:{event.experiment}:{eid}") if eid else token_key
+        exposure_key = self.keys.dedup(f"{'hx' if event.kind == 'hf' else 'x'}:{nonce}")
+        keys = [token_key, eid_key, self.keys.stream_for(event.experiment), exposure_key]
+        args = [max(60, ttl_seconds), encode(event)]
+        # redis-py types script arguments as str; the int and the bytes are encoded like any other argument
+        result = await self._submit(lambda pipe: pipe.eval(_CONVERSION_ONCE, len(keys), *keys, *args))  # type: ignore[arg-type]
+        return int(result)
+
+    def site_seen(self, public_key: str, note: bytes) -> None:
+        """notes where and when a site's tag last ran, riding along with the next flush."""
+        self.fire_and_forget(lambda pipe: pipe.hset(self.keys.site_seen, mapping={public_key: note}))
 
     def fire_and_forget(self, operation: Operation) -> None:
         """a write nobody waits for (e.g. "tag last seen"); it rides along with the next flush."""

@@ -15,9 +15,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Experiment, FeatureGate, MemberChange, Site
-from app.lib.keys import RedisKeys
-from app.lib.redis import reply
-from app.lib.snapshot import (
+from app.runtime.keys import RedisKeys
+from app.runtime.records import (
     DEFAULT_REWARD_MAX,
     ApiKeyConfig,
     ArmConfig,
@@ -29,6 +28,8 @@ from app.lib.snapshot import (
     SiteConfig,
     encode,
 )
+from app.runtime.redis import reply
+from app.runtime.store import RuntimeStore
 
 
 def experiment_config(experiment: Experiment) -> ExperimentConfig:
@@ -120,6 +121,8 @@ class Publisher:
     ) -> None:
         self.redis = redis
         self.keys = keys
+        # what management code may read of the runtime's redis
+        self.store = RuntimeStore(redis, keys)
         # this process reads its own writes at once; the others within one cache refresh
         self.after_change = after_change
 
