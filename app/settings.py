@@ -57,6 +57,9 @@ def _secret_from_file(variable: str, path: str) -> str:
         raise SettingsError(f"{variable} {path!r} cannot be read: {exc.strerror}") from exc
 
 
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -90,10 +93,24 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1,::1"
     # production refuses /metrics without METRICS_TOKEN unless this says the network already guards it
     metrics_public: bool = False
+    # a redis cluster rather than one redis (also said by a redis+cluster:// or rediss+cluster:// url)
+    redis_cluster: bool = False
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def redis_is_cluster(self) -> bool:
+        return self.redis_cluster or self.redis_url.startswith(CLUSTER_SCHEMES)
+
+    @property
+    def redis_client_url(self) -> str:
+        """the url as redis-py takes it: a cluster's scheme without its +cluster."""
+        for scheme in CLUSTER_SCHEMES:
+            if self.redis_url.startswith(scheme):
+                return scheme.replace("+cluster", "") + self.redis_url[len(scheme) :]
+        return self.redis_url
 
     @property
     def async_database_url(self) -> str:
@@ -144,6 +161,7 @@ def load_settings() -> Settings:
         auth_free_failures=max(0, _env_int("AUTH_FREE_FAILURES", 5)),
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").strip() or "127.0.0.1,::1",
         metrics_public=os.environ.get("METRICS_PUBLIC", "0") == "1",
+        redis_cluster=os.environ.get("REDIS_CLUSTER", "0") == "1",
     )
 
 

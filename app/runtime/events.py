@@ -16,6 +16,7 @@ from redis.asyncio.client import Pipeline
 
 from app.runtime.keys import RedisKeys
 from app.runtime.records import Event, encode
+from app.runtime.redis import socket_timeout_of
 
 # set-if-new and append in one step: a repeated feedback is never appended twice, and a first feedback
 # is never marked as seen without being appended
@@ -67,7 +68,7 @@ class EventWriter:
         self.keys = keys
         if deadline_seconds is None:
             # inside the socket timeout: whatever redis runs after it, the caller has stopped waiting for
-            timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+            timeout = socket_timeout_of(redis)
             deadline_seconds = timeout * 0.8 if timeout else 3600.0
         self.deadline_seconds = deadline_seconds
         self._pending: list[tuple[Operation, asyncio.Future[Any]]] = []
@@ -97,7 +98,7 @@ class EventWriter:
 
     async def once(self, event: Event, nonce: str, ttl_seconds: int) -> bool:
         """appends the event unless an event of its kind with this nonce was seen; returns False for a repeat."""
-        keys = [self.keys.dedup(f"{event.kind}:{nonce}"), self.keys.stream_for(event.experiment)]
+        keys = [self.keys.dedup(event.experiment, f"{event.kind}:{nonce}"), self.keys.stream_for(event.experiment)]
         args = [max(60, ttl_seconds), encode(event)]
         # plain EVAL rather than EVALSHA: the script is tiny and survives a redis restart without NOSCRIPT
         # (redis-py types script arguments as str; the int and the bytes are encoded like any other argument)
@@ -107,9 +108,9 @@ class EventWriter:
     async def conversion(self, event: Event, nonce: str, eid: str, ttl_seconds: int) -> int:
         """a tag conversion: 1 appended, 0 a repeat (of its token, or of its eid in this experiment), -1 refused
         because the token's exposure was never recorded."""
-        token_key = self.keys.dedup(f"{event.kind}:{nonce}")
-        eid_key = self.keys.dedup(f"eid:{event.experiment}:{eid}") if eid else token_key
-        exposure_key = self.keys.dedup(f"{'hx' if event.kind == 'hf' else 'x'}:{nonce}")
+        token_key = self.keys.dedup(event.experiment, f"{event.kind}:{nonce}")
+        eid_key = self.keys.dedup(event.experiment, f"eid:{event.experiment}:{eid}") if eid else token_key
+        exposure_key = self.keys.dedup(event.experiment, f"{'hx' if event.kind == 'hf' else 'x'}:{nonce}")
         keys = [token_key, eid_key, self.keys.stream_for(event.experiment), exposure_key]
         args = [max(60, ttl_seconds), encode(event)]
         # redis-py types script arguments as str; the int and the bytes are encoded like any other argument

@@ -1,9 +1,18 @@
-"""every redis key levers uses, under one prefix so test runs and tenants of a shared redis never collide."""
+"""every redis key levers uses, under one prefix so test runs and tenants of a shared redis never collide.
+
+keys carry redis cluster hash tags (the part in braces decides the slot), so that every operation touching
+several keys stays in one slot: a shard's stream, the de-duplication marks and contexts of the experiments
+appended to it share the tag `{s<shard>}` (the dedup-and-append scripts); the published configuration, its
+version and the policy params share `{cfg}` (the publisher's pipelines, the hot cache's reads). the prefix
+comes first and holds no braces, so a key still starts with it (ACLs, scans) and the tag is the first `{...}`.
+"""
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+
+CONFIG_TAG = "{cfg}"
 
 
 @dataclass(frozen=True)
@@ -11,49 +20,66 @@ class RedisKeys:
     prefix: str
     shards: int
 
+    def __post_init__(self) -> None:
+        if "{" in self.prefix or "}" in self.prefix:
+            # a brace in the prefix would become the hash tag of every key and put them all in one slot
+            raise ValueError("REDIS_PREFIX must not contain { or }")
+
     def shard_of(self, experiment_id: str) -> int:
         # crc32 is stable across processes and restarts, unlike python's hash()
         return zlib.crc32(experiment_id.encode()) % self.shards
 
+    def _shard_tag(self, shard: int) -> str:
+        return f"{{s{shard}}}"
+
     def stream(self, shard: int) -> str:
-        return f"{self.prefix}events:{shard}"
+        return f"{self.prefix}{self._shard_tag(shard)}:events"
 
     def stream_for(self, experiment_id: str) -> str:
         return self.stream(self.shard_of(experiment_id))
 
-    def params(self, experiment_id: str) -> str:
-        return f"{self.prefix}params:{experiment_id}"
+    def dedup(self, experiment_id: str, mark: str) -> str:
+        """a selection's "seen" mark (kind and nonce, or an eid), in the slot of its experiment's stream."""
+        return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:fb:{mark}"
 
-    def dedup(self, nonce: str) -> str:
-        return f"{self.prefix}fb:{nonce}"
+    def context(self, experiment_id: str, nonce: str) -> str:
+        """a contextual exposure's context, by its selection's nonce, for its feedback to be trained with."""
+        return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:ctx:{nonce}"
+
+    def params(self, experiment_id: str) -> str:
+        return f"{self.prefix}{CONFIG_TAG}:params:{experiment_id}"
 
     def shard_lease(self, shard: int) -> str:
-        return f"{self.prefix}lease:{shard}"
+        return f"{self.prefix}{self._shard_tag(shard)}:lease"
 
     @property
     def config_version(self) -> str:
-        return f"{self.prefix}cfg:version"
+        return f"{self.prefix}{CONFIG_TAG}:version"
+
+    @property
+    def rebuild_lock(self) -> str:
+        return f"{self.prefix}{CONFIG_TAG}:version:rebuild"
 
     @property
     def experiments(self) -> str:
-        return f"{self.prefix}cfg:experiments"
+        return f"{self.prefix}{CONFIG_TAG}:experiments"
 
     @property
     def sites(self) -> str:
-        return f"{self.prefix}cfg:sites"
+        return f"{self.prefix}{CONFIG_TAG}:sites"
 
     @property
     def member_changes(self) -> str:
-        # not derived from postgres, so never rebuilt: outside the cfg: hashes that a republish replaces
-        return f"{self.prefix}member-changes"
+        # not derived from postgres, so never rebuilt: not one of the hashes that a republish replaces
+        return f"{self.prefix}{CONFIG_TAG}:member-changes"
 
     @property
     def api_keys(self) -> str:
-        return f"{self.prefix}cfg:apikeys"
+        return f"{self.prefix}{CONFIG_TAG}:apikeys"
 
     @property
     def gates(self) -> str:
-        return f"{self.prefix}cfg:gates"
+        return f"{self.prefix}{CONFIG_TAG}:gates"
 
     @property
     def site_seen(self) -> str:
@@ -69,22 +95,19 @@ class RedisKeys:
         """worker id -> its latest metrics snapshot, merged by the web's /metrics."""
         return f"{self.prefix}metrics:workers"
 
-    @property
-    def rebuild_lock(self) -> str:
-        return f"{self.prefix}cfg:version:rebuild"
-
-    def context(self, nonce: str) -> str:
-        """a contextual exposure's context, by its selection's nonce, for its feedback to be trained with."""
-        return f"{self.prefix}ctx:{nonce}"
-
     def throttle_window(self, action: str, address: str, window: int) -> str:
         return f"{self.prefix}throttle:{action}:ip:{address}:{window}"
 
     def throttle_failures(self, action: str, account_digest: str) -> str:
-        return f"{self.prefix}throttle:{action}:fail:{account_digest}"
+        # failures and lock of one account share a slot: they are cleared together
+        return f"{self.prefix}throttle:{action}:{{{account_digest}}}:fail"
 
     def throttle_lock(self, action: str, account_digest: str) -> str:
-        return f"{self.prefix}throttle:{action}:lock:{account_digest}"
+        return f"{self.prefix}throttle:{action}:{{{account_digest}}}:lock"
+
+    def schedule(self, job: str, at: int) -> str:
+        """one worker claims a scheduled job's run (the cluster schedule, app.worker.schedule)."""
+        return f"{self.prefix}schedule:{job}:{at}"
 
     @property
     def arq_queue(self) -> str:

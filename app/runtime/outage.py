@@ -6,6 +6,7 @@ import time
 
 import asyncpg
 import structlog
+from redis.exceptions import ClusterDownError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -37,7 +38,8 @@ class Outage:
 
 
 # what an unreachable store raises; anything else (a wrong reply, a constraint) is a bug and fails loudly
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# (on a cluster also: no node reachable, a slot without a master, a slot being migrated)
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError, ClusterDownError, RedisClusterException, TryAgainError)
 POSTGRES_DOWN = (OperationalError, InterfaceError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 REDIS = Outage("redis")

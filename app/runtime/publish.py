@@ -28,7 +28,7 @@ from app.runtime.records import (
     SiteConfig,
     encode,
 )
-from app.runtime.redis import reply
+from app.runtime.redis import reply, transaction
 from app.runtime.store import RuntimeStore
 
 
@@ -135,7 +135,7 @@ class Publisher:
         await self._set(self.keys.experiments, str(experiment.id), encode(experiment_config(experiment)))
 
     async def remove_experiment(self, experiment_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with transaction(self.redis) as pipe:
             pipe.hdel(self.keys.experiments, experiment_id)
             pipe.hdel(self.keys.gates, experiment_id)
             pipe.delete(self.keys.params(experiment_id))
@@ -170,7 +170,7 @@ class Publisher:
         gates = (await session.scalars(select(FeatureGate))).all()
         # membership changes are durable in postgres: a flushed redis must not bring a revoked token back
         changes = (await session.execute(select(MemberChange))).scalars().all()
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with transaction(self.redis) as pipe:
             pipe.delete(self.keys.experiments, self.keys.sites, self.keys.api_keys, self.keys.gates)
             for experiment in experiments:
                 pipe.hset(self.keys.experiments, mapping={str(experiment.id): encode(experiment_config(experiment))})
@@ -218,7 +218,7 @@ class Publisher:
         # entries older than any live token are spent: prune them, so the hash stays small
         seen: dict[bytes, bytes] = await reply(self.redis.hgetall(changes))
         stale = [field for field, at in seen.items() if float(at) < now - token_ttl_seconds]
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with transaction(self.redis) as pipe:
             if stale:
                 # redis-py types hash fields as str; bytes are sent as they are
                 pipe.hdel(changes, *stale)  # type: ignore[arg-type]
@@ -228,14 +228,14 @@ class Publisher:
         await self._changed()
 
     async def _set(self, key: str, field: str, value: bytes) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with transaction(self.redis) as pipe:
             pipe.hset(key, mapping={field: value})
             pipe.incr(self.keys.config_version)
             await pipe.execute()
         await self._changed()
 
     async def _delete(self, key: str, field: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with transaction(self.redis) as pipe:
             pipe.hdel(key, field)
             pipe.incr(self.keys.config_version)
             await pipe.execute()

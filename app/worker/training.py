@@ -63,11 +63,11 @@ async def _contexts(
             ev = entry.event
             if ev is not None and ev.kind == "x" and ev.context is not None and ev.nonce:
                 found[ev.nonce] = ev.context
-                pipe.set(keys.context(ev.nonce), encode(ev.context), ex=ttl)
+                pipe.set(keys.context(config.id, ev.nonce), encode(ev.context), ex=ttl)
         await pipe.execute()
     missing = [e.event.nonce for e in entries if e.event and e.event.kind == "f" and e.event.nonce not in found]
     if missing:
-        raws = await redis.mget([keys.context(n) for n in missing])
+        raws = await redis.mget([keys.context(config.id, n) for n in missing])
         for nonce, raw in zip(missing, raws, strict=True):
             if raw:
                 found[nonce] = [float(x) for x in msgspec.json.decode(raw)]

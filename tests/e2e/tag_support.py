@@ -147,16 +147,20 @@ class Recorded:
 
     def __init__(self, levers: Levers) -> None:
         self.redis = Redis.from_url(levers.settings.redis_url)
-        self.prefix = levers.settings.redis_prefix
+        self.keys = RedisKeys(levers.settings.redis_prefix, levers.settings.stream_shards)
 
     def exposed(self, token: str) -> bool:
-        return bool(self.redis.exists(f"{self.prefix}fb:x:{claims(token)['n']}"))
+        return self._marked(token, "x")
 
     def converted(self, token: str) -> bool:
-        return bool(self.redis.exists(f"{self.prefix}fb:f:{claims(token)['n']}"))
+        return self._marked(token, "f")
 
     def guardrail(self, token: str, goal: str) -> bool:
-        return bool(self.redis.exists(f"{self.prefix}fb:g:{goal}:{claims(token)['n']}"))
+        return self._marked(token, f"g:{goal}")
+
+    def _marked(self, token: str, kind: str) -> bool:
+        payload = claims(token)
+        return bool(self.redis.exists(self.keys.dedup(payload["e"], f"{kind}:{payload['n']}")))
 
     def close(self) -> None:
         self.redis.close()

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from app.bandits import get_policy
 from app.runtime.events import EventWriter
+from app.runtime.keys import RedisKeys
 from app.runtime.records import Event, params_decoder
 from app.settings import Settings
 from app.worker.drain import Drainer
@@ -69,8 +70,9 @@ async def test_a_huge_tag_conversion_value_is_skipped(tenant: Tenant, redis: Red
     token = await shop.token()
     answer = await shop.events([{"k": "x", "t": token}, {"k": "c", "t": token, "g": "buy", "v": 1e300}])
     assert answer["accepted"] == 1 and answer["skipped"][0]["field"] == "e[1].v", answer
-    nonce = json.loads(_b64(token.split(".")[0]))["n"]
-    assert not await redis.exists(f"{settings.redis_prefix}fb:f:{nonce}")
+    payload = json.loads(_b64(token.split(".")[0]))
+    keys = RedisKeys(settings.redis_prefix, settings.stream_shards)
+    assert not await redis.exists(keys.dedup(payload["e"], f"f:{payload['n']}"))
     response = await tenant.client.post(
         f"/p/{shop.key}/e", content=json.dumps({"e": [{"k": "c", "t": token, "g": "buy", "v": 120}]}), headers=PLAIN
     )

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from app.asgi import create_app
 from app.lib.tokens import SelectionTokens
+from app.runtime.keys import RedisKeys
 from app.settings import Settings
 from tests.e2e.tag_support import claims
 from tests.integration.conftest import Tenant
@@ -58,7 +59,8 @@ async def shop(tenant: Tenant) -> Shop:
 
 
 async def recorded(redis: Redis, settings: Settings, kind: str, token: str) -> bool:
-    return bool(await redis.exists(f"{settings.redis_prefix}fb:{kind}:{claims(token)['n']}"))
+    keys = RedisKeys(settings.redis_prefix, settings.stream_shards)
+    return bool(await redis.exists(keys.dedup(claims(token)["e"], f"{kind}:{claims(token)['n']}")))
 
 
 async def test_decide_answers_every_experiment_of_the_page_at_once(
@@ -214,7 +216,8 @@ async def test_bad_tokens_refuse_the_batch_without_side_effects(
 
 
 async def _stream_lengths(redis: Redis, settings: Settings) -> list[int]:
-    return [await redis.xlen(f"{settings.redis_prefix}events:{shard}") for shard in range(settings.stream_shards)]
+    keys = RedisKeys(settings.redis_prefix, settings.stream_shards)
+    return [await redis.xlen(keys.stream(shard)) for shard in range(settings.stream_shards)]
 
 
 async def test_rate_limited_per_site_and_address(settings: Settings, tenant: Tenant) -> None:
