@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -98,6 +99,8 @@ class EventWriter:
 
     async def once(self, event: Event, nonce: str, ttl_seconds: int) -> bool:
         """appends the event unless an event of its kind with this nonce was seen; returns False for a repeat."""
+        if event.kind in ("x", "hx") and not event.marked:
+            event = msgspec.structs.replace(event, marked=True)
         keys = [self.keys.dedup(event.experiment, f"{event.kind}:{nonce}"), self.keys.stream_for(event.experiment)]
         args = [max(60, ttl_seconds), encode(event)]
         # plain EVAL rather than EVALSHA: the script is tiny and survives a redis restart without NOSCRIPT

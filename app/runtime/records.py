@@ -125,6 +125,10 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     # a tag conversion's id (eid), hashed with its experiment: the worker keeps it counted once even when
     # redis lost the mark the web checks
     eid: str = ""
+    # appended once per token by the web (a tag exposure, which the tag may send again): the worker keeps a
+    # mark of it in postgres too, so a replay after redis lost the web's mark is not counted twice. a select's
+    # own exposure can't be replayed and goes without, sparing postgres a row per selection
+    marked: bool = False
 
 
 experiment_decoder = msgspec.json.Decoder(ExperimentConfig)

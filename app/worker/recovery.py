@@ -3,8 +3,8 @@ replica) loses no learning and counts no feedback twice.
 
 - params: every batch writes each experiment's params to `experiment_params`, in the transaction that adds the
   batch to the hourly statistics and moves the checkpoint, so params and statistics never disagree;
-- feedback marks: every counted feedback leaves (kind, nonce) in `feedback_marks` in that same transaction; a
-  feedback already marked is dropped, whatever redis remembers.
+- feedback marks: every counted feedback (and tag exposure) leaves (kind, nonce) in `feedback_marks` in that
+  same transaction; one already marked is dropped, whatever redis remembers.
 """
 
 from __future__ import annotations
@@ -25,14 +25,22 @@ from app.worker.streams import Entry
 
 log = structlog.get_logger(__name__)
 FEEDBACK_KINDS = frozenset({"f", "hf"})
+EXPOSURE_KINDS = frozenset({"x", "hx"})
 EID_KIND = "eid"
 PRUNE_EVERY_SECONDS = 600.0
 SNAPSHOT_EVERY_SECONDS = 60.0
 _last_prune = 0.0
 
 
+def kept_once(event: Event) -> bool:
+    """what the worker marks in postgres: feedbacks, and exposures the web appended once per token (the tag's)."""
+    if not event.nonce:
+        return False
+    return event.kind in FEEDBACK_KINDS or (event.marked and event.kind in EXPOSURE_KINDS)
+
+
 def feedbacks(entries: list[Entry]) -> list[Entry]:
-    return [e for e in entries if e.event is not None and e.event.kind in FEEDBACK_KINDS and e.event.nonce]
+    return [e for e in entries if e.event is not None and kept_once(e.event)]
 
 
 def marks_of(event: Event) -> list[tuple[str, str]]:

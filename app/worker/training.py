@@ -29,7 +29,7 @@ from app.runtime.records import ExperimentConfig, ParamsRecord, encode, experime
 from app.runtime.redis import reply
 from app.runtime.rewards import acceptable
 from app.worker.counting import count
-from app.worker.recovery import FEEDBACK_KINDS, marked, marks_of, maybe_snapshot, restored_params, save
+from app.worker.recovery import kept_once, marked, marks_of, maybe_snapshot, restored_params, save
 from app.worker.robust import robust_update
 from app.worker.streams import Entry, id_after
 
@@ -165,7 +165,7 @@ async def process(
         if ev is None or config is None:
             kept.append(entry)  # unreadable, or a deleted experiment: acknowledged and dropped
             continue
-        if ev.kind in FEEDBACK_KINDS and ev.nonce:
+        if kept_once(ev):
             marks = marks_of(ev)
             if any(mark in seen for mark in marks):
                 # counted before redis lost its de-duplication marks: a replay, dropped

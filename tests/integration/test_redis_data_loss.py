@@ -154,3 +154,26 @@ async def test_a_tag_conversion_id_counts_once_across_a_flush(
     assert (await shop.events([{"k": "x", "t": second}, {**order, "t": second}]))["accepted"] == 2
     await drain(drainer)
     assert await totals(tenant, shop.experiment["id"]) == (2, 1)
+
+
+async def test_a_tag_exposure_replayed_after_a_flush_counts_once(
+    own_client: AsyncTestClient[Litestar], own_redis_client: Redis, drainer: Drainer
+) -> None:
+    tenant = await register(own_client)
+    shop = await make_shop(tenant)
+    token = await shop.token("v1")
+    batch = [{"k": "x", "t": token}, {"k": "c", "t": token, "g": "purchase", "r": 1}]
+    assert (await shop.events(batch))["accepted"] == 2
+    await drain(drainer)
+    assert await totals(tenant, shop.experiment["id"]) == (1, 1)
+    await own_redis_client.flushall()
+    # the tag sends the same batch again (a retried beacon, a restored tab): redis forgot both marks, so the
+    # web takes them; the worker must count neither twice
+    assert (await shop.events(batch))["accepted"] == 2
+    await drain(drainer)
+    assert await totals(tenant, shop.experiment["id"]) == (1, 1), "a replayed tag exposure was counted again"
+    # a new visitor after the loss still counts
+    fresh = await shop.token("v2")
+    assert (await shop.events([{"k": "x", "t": fresh}]))["accepted"] == 1
+    await drain(drainer)
+    assert await totals(tenant, shop.experiment["id"]) == (2, 1)
