@@ -21,7 +21,6 @@ what stays the same, and how:
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ import msgspec
 import structlog
 from litestar import Litestar
 
+from app.lib.entropy import random_hex
 from app.lib.errors import PROBLEM_JSON, DomainError, FieldError, Problem
 from app.lib.errors import log as error_log
 from app.lib.metrics import HTTP_LATENCY
@@ -174,7 +174,7 @@ class HotPaths:
             if key not in headers:  # the first of repeated headers, as litestar's headers.get answers
                 headers[key] = value.decode("latin-1")
         given = headers.get("x-request-id")
-        request_id = given if given is not None and _SANE.match(given.encode("latin-1")) else uuid.uuid4().hex
+        request_id = given if given is not None and _SANE.match(given.encode("latin-1")) else random_hex()
         tokens = _bind(request_id=request_id)
         try:
             replay = await self._serve(app, route, param, scope, receive, send, headers, request_id, started)
