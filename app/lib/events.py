@@ -80,12 +80,15 @@ class EventWriter:
 
     async def once(self, event: Event, nonce: str, ttl_seconds: int) -> bool:
         """appends the event unless an event of its kind with this nonce was seen; returns False for a repeat."""
+        return bool(await self.enqueue(self.once_operation(event, nonce, ttl_seconds)))
+
+    def once_operation(self, event: Event, nonce: str, ttl_seconds: int) -> Operation:
+        """`once` as a pipeline operation (answers 1 appended, 0 a repeat), for `enqueue`."""
         keys = [self.keys.dedup(f"{event.kind}:{nonce}"), self.keys.stream_for(event.experiment)]
         args = [max(60, ttl_seconds), encode(event)]
         # plain EVAL rather than EVALSHA: the script is tiny and survives a redis restart without NOSCRIPT
         # (redis-py types script arguments as str; the int and the bytes are encoded like any other argument)
-        result = await self._submit(lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args))  # type: ignore[arg-type]
-        return bool(result)
+        return lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args)  # type: ignore[arg-type]
 
     def fire_and_forget(self, operation: Operation) -> None:
         """a write nobody waits for (e.g. "tag last seen"); it rides along with the next flush."""
@@ -99,13 +102,18 @@ class EventWriter:
             task.exception()  # retrieved, so a failed best-effort write is not reported as unhandled
 
     async def _submit(self, operation: Operation) -> Any:
+        return await self.enqueue(operation)
+
+    def enqueue(self, operation: Operation) -> asyncio.Future[Any]:
+        """queues the operation for the next flush and returns its reply to await: operations queued together
+        (e.g. the exposure and the conversion of one tag batch) share one pipeline, in the order queued."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((operation, future))
         if not self._flushing:
             self._flushing = True
             self._flusher = loop.create_task(self._flush())
-        return await future
+        return future
 
     async def _flush(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
@@ -21,8 +22,8 @@ from app.domain.decisions.services import DecisionService, check_reward, is_hold
 from app.domain.tag.goals import goal_accepts, goal_for_tag
 from app.domain.tag.schemas import DecideRequest, EventsRequest, EventsResponse, Skipped, TagDecision, TagEvent
 from app.lib.errors import DomainError, InvalidInputError, NotFoundError, UnavailableError
+from app.lib.events import Operation
 from app.lib.hotcache import ExperimentRuntime
-from app.lib.redis import reply
 from app.lib.snapshot import Event, SiteConfig
 from app.lib.tokens import SelectionClaims
 
@@ -203,23 +204,34 @@ class TagService:
             except DomainError as exc:
                 skipped.append(Skipped(index=index, field=f"e[{index}].{exc.field or 't'}", message=exc.message))
         accepted = duplicates = 0
-        try:
-            for entry in sorted(checked, key=lambda c: c.item.k != "x"):  # exposures before conversions
-                if entry.item.k == "x":
-                    new = await self._exposure(entry, request_id)
-                elif entry.item.g and entry.item.g in entry.runtime.config.guardrails:
-                    new = await self._guardrail(entry, request_id)
-                else:
-                    outcome = await self._conversion(entry, request_id)
-                    if outcome < 0:
-                        message = "no exposure was recorded for this token; report its exposure first"
-                        skipped.append(Skipped(index=entry.index, field=f"e[{entry.index}].t", message=message))
-                        continue
-                    new = outcome > 0
-                accepted += int(new)
-                duplicates += int(not new)
-        except (RedisError, OSError) as exc:
-            raise UnavailableError("the event store is unavailable; retry shortly") from exc
+        writer = self.decisions.writer
+        # every write of the batch rides one pipeline of the group commit, exposures before conversions: redis
+        # runs them in that order, so a conversion finds the exposure queued ahead of it
+        queued: list[tuple[_Checked, asyncio.Future[Any] | None]] = []
+        for entry in sorted(checked, key=lambda c: c.item.k != "x"):
+            operation: Operation | None
+            if entry.item.k == "x":
+                operation = self._exposure(entry, request_id)
+            elif entry.item.g and entry.item.g in entry.runtime.config.guardrails:
+                operation = self._guardrail(entry, request_id)
+            else:
+                operation = self._conversion(entry, request_id)
+            queued.append((entry, writer.enqueue(operation) if operation is not None else None))
+        replies = await asyncio.gather(*(f for _, f in queued if f is not None), return_exceptions=True)
+        failed = next((r for r in replies if isinstance(r, BaseException)), None)
+        if isinstance(failed, RedisError | OSError):
+            raise UnavailableError("the event store is unavailable; retry shortly") from failed
+        if failed is not None:
+            raise failed
+        answers = iter(replies)
+        for entry, future in queued:
+            outcome = int(cast("int", next(answers))) if future is not None else 0
+            if entry.item.k == "c" and future is not None and outcome < 0:
+                message = "no exposure was recorded for this token; report its exposure first"
+                skipped.append(Skipped(index=entry.index, field=f"e[{entry.index}].t", message=message))
+                continue
+            accepted += int(outcome > 0)
+            duplicates += int(outcome <= 0)
         return EventsResponse(accepted=accepted, duplicates=duplicates, skipped=sorted(skipped, key=lambda s: s.index))
 
     def _reward(self, runtime: ExperimentRuntime, item: TagEvent) -> float:
@@ -247,10 +259,10 @@ class TagService:
         check_reward(runtime, reward, field)
         return reward
 
-    async def _guardrail(self, entry: _Checked, request_id: str) -> bool:
+    def _guardrail(self, entry: _Checked, request_id: str) -> Operation | None:
         claims = entry.claims
         if claims.g:
-            return False  # traffic served outside the bandit is not compared on guardrails
+            return None  # traffic served outside the bandit is not compared on guardrails
         event = Event(
             kind="g",
             experiment=claims.e,
@@ -264,14 +276,14 @@ class TagService:
             label=entry.item.g,
             issued=float(claims.ts),
         )
-        return await self.decisions.writer.once(event, f"{entry.item.g}:{claims.n}", self._ttl(claims))
+        return self.decisions.writer.once_operation(event, f"{entry.item.g}:{claims.n}", self._ttl(claims))
 
-    async def _exposure(self, entry: _Checked, request_id: str) -> bool:
+    def _exposure(self, entry: _Checked, request_id: str) -> Operation:
         event = self.decisions.exposure_event(entry.runtime, entry.claims, request_id)
-        return await self.decisions.writer.once(event, entry.claims.n, self._ttl(entry.claims))
+        return self.decisions.writer.once_operation(event, entry.claims.n, self._ttl(entry.claims))
 
-    async def _conversion(self, entry: _Checked, request_id: str) -> int:
-        """1 appended, 0 a repeat, -1 refused: the token's exposure was never recorded."""
+    def _conversion(self, entry: _Checked, request_id: str) -> Operation:
+        """answers 1 appended, 0 a repeat, -1 refused: the token's exposure was never recorded."""
         claims, writer = entry.claims, self.decisions.writer
         conversion = entry.runtime.config.reward_mode == "conversion"
         event = Event(
@@ -294,7 +306,7 @@ class TagService:
         keys = [token_key, eid_key, writer.keys.stream_for(claims.e), exposure_key]
         args = (self._ttl(claims), msgspec.json.encode(event))
         # redis-py types script arguments as str; the int and the bytes are encoded like any other argument
-        return int(await reply(writer.redis.eval(_CONVERSION_ONCE, len(keys), *keys, *args)))  # type: ignore[arg-type]
+        return lambda pipe: pipe.eval(_CONVERSION_ONCE, len(keys), *keys, *args)  # type: ignore[arg-type]
 
     @staticmethod
     def _ttl(claims: SelectionClaims) -> int:
