@@ -108,6 +108,11 @@ class _Checked:
 class TagService:
     def __init__(self, decisions: DecisionService) -> None:
         self.decisions = decisions
+        # the live experiments per site and their goals as the tag reads them, rebuilt whenever the hot cache
+        # swaps in a new set of experiments: a decision no longer walks every tenant's experiments
+        self._indexed: dict[str, ExperimentRuntime] | None = None
+        self._by_site: dict[str, dict[str, ExperimentRuntime]] = {}
+        self._goals: dict[str, dict[str, Any]] = {}
 
     def site(self, site_key: str) -> SiteConfig:
         site = self.decisions.cache.sites.get(site_key)
@@ -121,11 +126,18 @@ class TagService:
         return self.site(site_key)
 
     def experiments_of(self, site: SiteConfig) -> dict[str, ExperimentRuntime]:
-        return {
-            r.config.key: r
-            for r in self.decisions.cache.experiments.values()
-            if r.config.site_id == site.id and r.config.status in LIVE_STATUSES and r.config.context_dim is None
-        }
+        """the site's live experiments by key (shared: not to be changed by the caller)."""
+        experiments = self.decisions.cache.experiments
+        if experiments is not self._indexed:
+            by_site: dict[str, dict[str, ExperimentRuntime]] = {}
+            for r in experiments.values():
+                if r.config.site_id and r.config.status in LIVE_STATUSES and r.config.context_dim is None:
+                    by_site.setdefault(r.config.site_id, {})[r.config.key] = r
+            self._goals = {
+                r.config.id: goal_for_tag(r.config.goal) for keyed in by_site.values() for r in keyed.values()
+            }
+            self._by_site, self._indexed = by_site, experiments
+        return self._by_site.get(site.id, {})
 
     def live_experiment_keys(self, site: SiteConfig) -> list[str]:
         return sorted(self.experiments_of(site))
@@ -157,7 +169,9 @@ class TagService:
         attributes: Mapping[str, Any],
     ) -> TagDecision:
         config = runtime.config
-        goal = goal_for_tag(config.goal)
+        goal = self._goals.get(config.id)
+        if goal is None:
+            goal = goal_for_tag(config.goal)
         forced = body.f.get(config.key)
         if forced is not None and (arm := arm_by_reference(runtime, forced)) is not None:
             # qa: shows the arm and hands out no token, so nothing can be recorded for it
