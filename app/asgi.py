@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import structlog
 from advanced_alchemy.extensions.litestar import (
@@ -14,11 +13,10 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -30,6 +28,7 @@ from litestar.template.config import TemplateConfig
 from app.domain.accounts.api import AuthController, PublicAuthController
 from app.domain.accounts.pages import AccountPages, ApiKeyPages
 from app.domain.decisions.api import DecisionController
+from app.domain.decisions.fast import ROUTES as DECISION_ROUTES
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
 from app.domain.experiments.pages import ExperimentPages
@@ -41,14 +40,17 @@ from app.domain.sites.api import SiteController
 from app.domain.sites.pages import SitePages
 from app.domain.system.api import HealthController
 from app.domain.tag.api import TagController
+from app.domain.tag.fast import ROUTES as TAG_ROUTES
 from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
 from app.lib.auth import BearerAuthMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.hot_http import HEALTHZ, HotPaths, LeanLitestar
 from app.lib.logging import configure_logging
 from app.lib.observability import RequestObservability, ensure_request_id_header
 from app.lib.paths import NOT_PAGES
+from app.lib.public_limit import WindowLimiter
 from app.lib.request_guard import guard_request_body
 from app.lib.security_headers import security_headers
 from app.lib.throttle import Throttle
@@ -61,10 +63,6 @@ from app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 log = structlog.get_logger(__name__)
-
-
-def _public_rate_key(request: Request[Any, Any, Any]) -> str:
-    return f"{request.path_params.get('site_key', '')}:{get_remote_address(request)}"
 
 
 HOT_PATHS = ["^/api/v1/select$", "^/api/v1/feedback$", "^/p/"]
@@ -153,15 +151,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=["/auth/register", "/auth/login"])],
         security=[{"bearer": []}],
     )
-    public_rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.public_rate_limit_per_minute),
-        identifier_for_request=_public_rate_key,
-        exclude=["/t/"],
-    )
-    public_router = Router(path="/", route_handlers=[TagController], middleware=[public_rate_limit.middleware])
+    # the tag's endpoints are rate limited per site and client address in front of the router (HotPaths)
+    public_router = Router(path="/", route_handlers=[TagController])
     session_secret = hashlib.sha256(b"levers-session:" + settings.secret_key.encode()).digest()
 
-    return Litestar(
+    app = LeanLitestar(
         route_handlers=[
             api_router,
             auth_router,
@@ -222,3 +216,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         before_send=[ensure_request_id_header, security_headers(settings.is_production)],  # type: ignore[list-item]
     )
+    # select, feedback, the tag's decide and events and /healthz answered without litestar's per-request
+    # machinery; litestar keeps their docs and answers what they hand back (app.lib.hot_http)
+    app.hot = HotPaths(
+        {**DECISION_ROUTES, "/healthz": HEALTHZ},
+        TAG_ROUTES,
+        production=settings.is_production,
+        max_body=settings.max_body_bytes,
+        limiter=WindowLimiter(settings.public_rate_limit_per_minute),
+    )
+    return app

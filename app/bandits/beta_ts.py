@@ -38,6 +38,10 @@ class BetaTS(ThompsonPolicy):
             return np.array([[rng.beta(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)]])
         return rng.beta(a, b, size=(n, state.n_arms))
 
+    def scalar_draws(self, state: StatsState) -> tuple[str, list[float], list[float]]:
+        a, b = self.posterior(state)
+        return "beta", a.tolist(), b.tolist()
+
     def _probs(self, state: BanditState, x: np.ndarray | None) -> np.ndarray:
         assert isinstance(state, StatsState)
         key = (self.name, state.params, state.n.tobytes(), state.s.tobytes())

@@ -135,6 +135,11 @@ class StratifiedTS(ThompsonPolicy):
             return np.array([[rng.gamma(a, 1.0 / b) for a, b in zip(shape.tolist(), rate.tolist(), strict=True)]])
         return rng.gamma(shape, 1.0 / rate, size=(n, state.n_arms))
 
+    def scalar_draws(self, state: StatsState) -> tuple[str, list[float], list[float]]:
+        assert isinstance(state, StratifiedState)
+        shape, rate = self.posterior(state)
+        return "gamma", shape.tolist(), [1.0 / b for b in rate.tolist()]
+
     def _probs(self, state: BanditState, x: np.ndarray | None) -> np.ndarray:
         assert isinstance(state, StratifiedState)
 

@@ -23,7 +23,7 @@ KEY_USE_EVERY_SECONDS = 60.0
 _key_use_written: dict[str, float] = {}
 
 
-async def _note_key_use(cache: Any, key_id: str) -> None:
+async def note_key_use(cache: Any, key_id: str) -> None:
     now = time.time()
     if now - _key_use_written.get(key_id, 0.0) < KEY_USE_EVERY_SECONDS:
         return
@@ -53,19 +53,24 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         state = connection.app.state
         if credential.startswith(API_KEY_PREFIX):
             return AuthenticationResult(user=await _api_key_principal(state.hot_cache, credential), auth=credential)
-        try:
-            claims = state.access_tokens.decode(credential)
-            principal = Principal(
-                organization_id=UUID(claims["org"]),
-                role=Role(claims.get("role", "viewer")),
-                user_id=UUID(claims["sub"]),
-            )
-        except (TokenError, ValueError, KeyError) as exc:
-            raise NotAuthorizedException(str(exc) or "access token is invalid") from exc
-        changed_at = state.hot_cache.member_changes.get(f"{claims['org']}:{claims['sub']}")
-        if changed_at is not None and claims.get("iat", 0) < int(changed_at):
-            raise NotAuthorizedException("your role in this organization changed; log in again")
-        return AuthenticationResult(user=principal, auth=credential)
+        return AuthenticationResult(user=jwt_principal(state, credential), auth=credential)
+
+
+def jwt_principal(state: Any, credential: str) -> Principal:
+    """the principal of an access token, checked against the hot cache's role changes (no i/o)."""
+    try:
+        claims = state.access_tokens.decode(credential)
+        principal = Principal(
+            organization_id=UUID(claims["org"]),
+            role=Role(claims.get("role", "viewer")),
+            user_id=UUID(claims["sub"]),
+        )
+    except (TokenError, ValueError, KeyError) as exc:
+        raise NotAuthorizedException(str(exc) or "access token is invalid") from exc
+    changed_at = state.hot_cache.member_changes.get(f"{claims['org']}:{claims['sub']}")
+    if changed_at is not None and claims.get("iat", 0) < int(changed_at):
+        raise NotAuthorizedException("your role in this organization changed; log in again")
+    return principal
 
 
 async def _api_key_principal(cache: Any, key: str) -> Principal:
@@ -76,7 +81,7 @@ async def _api_key_principal(cache: Any, key: str) -> Principal:
         config = cache.api_keys.get(key_hash)
     if config is None:
         raise NotAuthorizedException("API key is unknown or revoked")
-    await _note_key_use(cache, config.id)
+    await note_key_use(cache, config.id)
     # api keys act for their organization with editor rights: they run experiments but manage no people or keys
     return Principal(organization_id=UUID(config.organization_id), role=Role.EDITOR, api_key_id=UUID(config.id))
 

@@ -57,3 +57,9 @@ def security_headers(production: bool) -> object:
         message["headers"] = headers
 
     return add
+
+
+def api_headers(production: bool) -> list[tuple[bytes, bytes]]:
+    """what `security_headers` adds to a json answer off /schema, pre-built for the lean routes (app.lib.hot_http)."""
+    common = [*_COMMON, (b"strict-transport-security", HSTS)] if production else list(_COMMON)
+    return [(b"content-security-policy", OTHER_CSP.encode()), *common]

@@ -12,6 +12,8 @@ from uuid import UUID
 import jwt
 import msgspec
 
+from app.lib.entropy import random_bytes
+
 ACCESS_TOKEN_ALGORITHM = "HS256"
 
 
@@ -73,7 +75,7 @@ class SelectionTokens:
             v=visitor,
             ts=issued,
             x=issued + min(ttl_seconds, self.max_ttl_seconds),
-            n=secrets.token_urlsafe(12),
+            n=_b64(random_bytes(12)),
             p=propensity,
             g=label,
         )
@@ -96,7 +98,7 @@ class SelectionTokens:
         return claims
 
     def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:18])
+        return _b64(hmac.digest(self._key, body.encode(), "sha256")[:18])
 
 
 class AccessTokens:

@@ -99,26 +99,32 @@ class EventWriter:
 
     async def once(self, event: Event, nonce: str, ttl_seconds: int) -> bool:
         """appends the event unless an event of its kind with this nonce was seen; returns False for a repeat."""
+        return bool(await self.enqueue(self.once_operation(event, nonce, ttl_seconds)))
+
+    def once_operation(self, event: Event, nonce: str, ttl_seconds: int) -> Operation:
+        """`once` as a pipeline operation (answers 1 appended, 0 a repeat), for `enqueue`."""
         if event.kind in ("x", "hx") and not event.marked:
             event = msgspec.structs.replace(event, marked=True)
         keys = [self.keys.dedup(event.experiment, f"{event.kind}:{nonce}"), self.keys.stream_for(event.experiment)]
         args = [max(60, ttl_seconds), encode(event)]
         # plain EVAL rather than EVALSHA: the script is tiny and survives a redis restart without NOSCRIPT
         # (redis-py types script arguments as str; the int and the bytes are encoded like any other argument)
-        result = await self._submit(lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args))  # type: ignore[arg-type]
-        return bool(result)
+        return lambda pipe: pipe.eval(_FEEDBACK_ONCE, len(keys), *keys, *args)  # type: ignore[arg-type]
 
     async def conversion(self, event: Event, nonce: str, eid: str, ttl_seconds: int) -> int:
         """a tag conversion: 1 appended, 0 a repeat (of its token, or of its eid in this experiment), -1 refused
         because the token's exposure was never recorded."""
+        return int(await self.enqueue(self.conversion_operation(event, nonce, eid, ttl_seconds)))
+
+    def conversion_operation(self, event: Event, nonce: str, eid: str, ttl_seconds: int) -> Operation:
+        """`conversion` as a pipeline operation, for `enqueue`."""
         token_key = self.keys.dedup(event.experiment, f"{event.kind}:{nonce}")
         eid_key = self.keys.dedup(event.experiment, f"eid:{event.experiment}:{eid}") if eid else token_key
         exposure_key = self.keys.dedup(event.experiment, f"{'hx' if event.kind == 'hf' else 'x'}:{nonce}")
         keys = [token_key, eid_key, self.keys.stream_for(event.experiment), exposure_key]
         args = [max(60, ttl_seconds), encode(event)]
         # redis-py types script arguments as str; the int and the bytes are encoded like any other argument
-        result = await self._submit(lambda pipe: pipe.eval(_CONVERSION_ONCE, len(keys), *keys, *args))  # type: ignore[arg-type]
-        return int(result)
+        return lambda pipe: pipe.eval(_CONVERSION_ONCE, len(keys), *keys, *args)  # type: ignore[arg-type]
 
     def site_seen(self, public_key: str, note: bytes) -> None:
         """notes where and when a site's tag last ran, riding along with the next flush."""
@@ -136,13 +142,18 @@ class EventWriter:
             task.exception()  # retrieved, so a failed best-effort write is not reported as unhandled
 
     async def _submit(self, operation: Operation) -> Any:
+        return await self.enqueue(operation)
+
+    def enqueue(self, operation: Operation) -> asyncio.Future[Any]:
+        """queues the operation for the next flush and returns its reply to await: operations queued together
+        (e.g. the exposure and the conversion of one tag batch) share one pipeline, in the order queued."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((operation, future))
         if not self._flushing:
             self._flushing = True
             self._flusher = loop.create_task(self._flush())
-        return await future
+        return future
 
     async def _flush(self) -> None:
         try:

@@ -24,6 +24,10 @@ from app.targeting import bucket as salted_bucket
 from app.targeting.split import SPACE
 from app.targeting.split import position as split_position
 
+# the counters' children bound once, not per request (a labels() lookup costs more than the increment)
+_SELECTED: dict[str, Any] = {}
+_ACCEPTED = FEEDBACKS.labels(result="accepted")
+_DUPLICATE = FEEDBACKS.labels(result="duplicate")
 # reasons whose traffic is served outside the bandit: recorded as holdout, never trained on
 FIXED_REASONS = ("rule:", "rollout", "default", "forced")
 
@@ -179,7 +183,10 @@ class DecisionService:
                 issued=float(claims.ts),
             )
             recorded = True
-        SELECTIONS.labels(reason=reason).inc()
+        counter = _SELECTED.get(reason)
+        if counter is None:
+            counter = _SELECTED[reason] = SELECTIONS.labels(reason=reason)
+        counter.inc()
         return Decision(arm=config.arms[arm_index], token=token, claims=claims, reason=reason, recorded=recorded)
 
     def exposure_event(self, runtime: ExperimentRuntime, claims: SelectionClaims, request_id: str) -> Event:
@@ -271,7 +278,7 @@ class DecisionService:
             new = await self.writer.once(event, claims.n, ttl)
         except (RedisError, OSError) as exc:
             raise UnavailableError("the event store is unavailable; retry shortly") from exc
-        FEEDBACKS.labels(result="accepted" if new else "duplicate").inc()
+        (_ACCEPTED if new else _DUPLICATE).inc()
         return new
 
     async def guardrail_feedback(

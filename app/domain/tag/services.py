@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
@@ -22,7 +23,7 @@ from app.domain.tag.goals import goal_accepts, goal_for_tag
 from app.domain.tag.schemas import DecideRequest, EventsRequest, EventsResponse, Skipped, TagDecision, TagEvent
 from app.lib.errors import DomainError, InvalidInputError, NotFoundError, UnavailableError
 from app.lib.tokens import SelectionClaims
-from app.runtime.events import dedup_ttl
+from app.runtime.events import Operation, dedup_ttl
 from app.runtime.hotcache import ExperimentRuntime
 from app.runtime.records import Event, SiteConfig
 from app.runtime.rewards import check_reward
@@ -96,6 +97,11 @@ class _Checked:
 class TagService:
     def __init__(self, decisions: DecisionService) -> None:
         self.decisions = decisions
+        # the live experiments per site and their goals as the tag reads them, rebuilt whenever the hot cache
+        # swaps in a new set of experiments: a decision no longer walks every tenant's experiments
+        self._indexed: dict[str, ExperimentRuntime] | None = None
+        self._by_site: dict[str, dict[str, ExperimentRuntime]] = {}
+        self._goals: dict[str, dict[str, Any]] = {}
 
     def site(self, site_key: str) -> SiteConfig:
         site = self.decisions.cache.sites.get(site_key)
@@ -109,11 +115,18 @@ class TagService:
         return self.site(site_key)
 
     def experiments_of(self, site: SiteConfig) -> dict[str, ExperimentRuntime]:
-        return {
-            r.config.key: r
-            for r in self.decisions.cache.experiments.values()
-            if r.config.site_id == site.id and r.config.status in LIVE_STATUSES and r.config.context_dim is None
-        }
+        """the site's live experiments by key (shared: not to be changed by the caller)."""
+        experiments = self.decisions.cache.experiments
+        if experiments is not self._indexed:
+            by_site: dict[str, dict[str, ExperimentRuntime]] = {}
+            for r in experiments.values():
+                if r.config.site_id and r.config.status in LIVE_STATUSES and r.config.context_dim is None:
+                    by_site.setdefault(r.config.site_id, {})[r.config.key] = r
+            self._goals = {
+                r.config.id: goal_for_tag(r.config.goal) for keyed in by_site.values() for r in keyed.values()
+            }
+            self._by_site, self._indexed = by_site, experiments
+        return self._by_site.get(site.id, {})
 
     def live_experiment_keys(self, site: SiteConfig) -> list[str]:
         return sorted(self.experiments_of(site))
@@ -140,7 +153,9 @@ class TagService:
         attributes: Mapping[str, Any],
     ) -> TagDecision:
         config = runtime.config
-        goal = goal_for_tag(config.goal)
+        goal = self._goals.get(config.id)
+        if goal is None:
+            goal = goal_for_tag(config.goal)
         forced = body.f.get(config.key)
         if forced is not None and (arm := arm_by_reference(runtime, forced)) is not None:
             # qa: shows the arm and hands out no token, so nothing can be recorded for it
@@ -187,23 +202,34 @@ class TagService:
             except DomainError as exc:
                 skipped.append(Skipped(index=index, field=f"e[{index}].{exc.field or 't'}", message=exc.message))
         accepted = duplicates = 0
-        try:
-            for entry in sorted(checked, key=lambda c: c.item.k != "x"):  # exposures before conversions
-                if entry.item.k == "x":
-                    new = await self._exposure(entry, request_id)
-                elif entry.item.g and entry.item.g in entry.runtime.config.guardrails:
-                    new = await self._guardrail(entry, request_id)
-                else:
-                    outcome = await self._conversion(entry, request_id)
-                    if outcome < 0:
-                        message = "no exposure was recorded for this token; report its exposure first"
-                        skipped.append(Skipped(index=entry.index, field=f"e[{entry.index}].t", message=message))
-                        continue
-                    new = outcome > 0
-                accepted += int(new)
-                duplicates += int(not new)
-        except (RedisError, OSError) as exc:
-            raise UnavailableError("the event store is unavailable; retry shortly") from exc
+        writer = self.decisions.writer
+        # every write of the batch rides one pipeline of the group commit, exposures before conversions: redis
+        # runs them in that order, so a conversion finds the exposure queued ahead of it
+        queued: list[tuple[_Checked, asyncio.Future[Any] | None]] = []
+        for entry in sorted(checked, key=lambda c: c.item.k != "x"):
+            operation: Operation | None
+            if entry.item.k == "x":
+                operation = self._exposure(entry, request_id)
+            elif entry.item.g and entry.item.g in entry.runtime.config.guardrails:
+                operation = self._guardrail(entry, request_id)
+            else:
+                operation = self._conversion(entry, request_id)
+            queued.append((entry, writer.enqueue(operation) if operation is not None else None))
+        replies = await asyncio.gather(*(f for _, f in queued if f is not None), return_exceptions=True)
+        failed = next((r for r in replies if isinstance(r, BaseException)), None)
+        if isinstance(failed, RedisError | OSError):
+            raise UnavailableError("the event store is unavailable; retry shortly") from failed
+        if failed is not None:
+            raise failed
+        answers = iter(replies)
+        for entry, future in queued:
+            outcome = int(cast("int", next(answers))) if future is not None else 0
+            if entry.item.k == "c" and future is not None and outcome < 0:
+                message = "no exposure was recorded for this token; report its exposure first"
+                skipped.append(Skipped(index=entry.index, field=f"e[{entry.index}].t", message=message))
+                continue
+            accepted += int(outcome > 0)
+            duplicates += int(outcome <= 0)
         return EventsResponse(accepted=accepted, duplicates=duplicates, skipped=sorted(skipped, key=lambda s: s.index))
 
     def _reward(self, runtime: ExperimentRuntime, item: TagEvent) -> float:
@@ -231,10 +257,10 @@ class TagService:
         check_reward(runtime, reward, field)
         return reward
 
-    async def _guardrail(self, entry: _Checked, request_id: str) -> bool:
+    def _guardrail(self, entry: _Checked, request_id: str) -> Operation | None:
         claims = entry.claims
         if claims.g:
-            return False  # traffic served outside the bandit is not compared on guardrails
+            return None  # traffic served outside the bandit is not compared on guardrails
         event = Event(
             kind="g",
             experiment=claims.e,
@@ -248,14 +274,14 @@ class TagService:
             label=entry.item.g,
             issued=float(claims.ts),
         )
-        return await self.decisions.writer.once(event, f"{entry.item.g}:{claims.n}", self._ttl(claims))
+        return self.decisions.writer.once_operation(event, f"{entry.item.g}:{claims.n}", self._ttl(claims))
 
-    async def _exposure(self, entry: _Checked, request_id: str) -> bool:
+    def _exposure(self, entry: _Checked, request_id: str) -> Operation:
         event = self.decisions.exposure_event(entry.runtime, entry.claims, request_id)
-        return await self.decisions.writer.once(event, entry.claims.n, self._ttl(entry.claims))
+        return self.decisions.writer.once_operation(event, entry.claims.n, self._ttl(entry.claims))
 
-    async def _conversion(self, entry: _Checked, request_id: str) -> int:
-        """1 appended, 0 a repeat, -1 refused: the token's exposure was never recorded."""
+    def _conversion(self, entry: _Checked, request_id: str) -> Operation:
+        """answers 1 appended, 0 a repeat, -1 refused: the token's exposure was never recorded."""
         claims, writer = entry.claims, self.decisions.writer
         conversion = entry.runtime.config.reward_mode == "conversion"
         event = Event(
@@ -272,7 +298,7 @@ class TagService:
             issued=float(claims.ts),
             eid=eid_mark(claims.e, entry.item.d) if entry.item.d else "",
         )
-        return await writer.conversion(event, claims.n, entry.item.d or "", self._ttl(claims))
+        return writer.conversion_operation(event, claims.n, entry.item.d or "", self._ttl(claims))
 
     @staticmethod
     def _ttl(claims: SelectionClaims) -> int:
