@@ -90,6 +90,8 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1,::1"
     # production refuses /metrics without METRICS_TOKEN unless this says the network already guards it
     metrics_public: bool = False
+    # how long the durable event log keeps events (by exposure time); housekeeping drops older months
+    event_log_retention_days: int = 400
 
     @property
     def is_production(self) -> bool:
@@ -144,6 +146,7 @@ def load_settings() -> Settings:
         auth_free_failures=max(0, _env_int("AUTH_FREE_FAILURES", 5)),
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").strip() or "127.0.0.1,::1",
         metrics_public=os.environ.get("METRICS_PUBLIC", "0") == "1",
+        event_log_retention_days=max(1, _env_int("EVENT_LOG_RETENTION_DAYS", 400)),
     )
 
 

@@ -1,6 +1,8 @@
 """the worker's periodic tidying: what would otherwise grow without bound in postgres.
 
-minute statistics feed the first hours' charts only, so they are kept two days. policy snapshots are written
+minute statistics feed the first hours' charts only, so they are kept two days. the event log keeps
+EVENT_LOG_RETENTION_DAYS (400 by default): whole months past it are dropped, and the next month's partition is
+created ahead. policy snapshots are written
 about once a minute per training experiment (training._maybe_snapshot) and only
 the newest is ever read (to resume when redis lost the params), so each experiment keeps its latest few.
 
@@ -27,6 +29,7 @@ from app.domain.sites.services import seen_decoder
 from app.lib.auth import api_key_uses
 from app.lib.keys import RedisKeys
 from app.lib.redis import reply
+from app.worker.event_log import EventLog
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +129,9 @@ async def housekeeping(ctx: dict[str, Any]) -> int:
     except (RedisError, OSError) as exc:
         log.warning("sightings could not be read from redis; next time", error=str(exc))
     await prune_minutes(ctx["sessions"])
+    # the event log's partitions ahead, and the months past its retention dropped (app.worker.event_log)
+    event_log: EventLog = ctx.get("event_log") or EventLog()
+    await event_log.housekeep(ctx["sessions"])
     pruned = await prune_snapshots(ctx["sessions"])
     if pruned:
         log.info("pruned policy snapshots", pruned=pruned, kept_per_experiment=KEEP_SNAPSHOTS)

@@ -2,8 +2,8 @@
 
 order of effects, each idempotent by stream position, so a crash at any point neither loses nor double-counts:
 1. params (+ the last entry they include) to redis, per experiment, skipping entries at or before that position;
-2. hourly statistics to postgres, in one transaction with the shard's checkpoint, skipping entries at or
-   before the checkpoint;
+2. hourly statistics and the durable event log to postgres, in one transaction with the shard's checkpoint,
+   skipping entries at or before the checkpoint;
 3. xack (and trim what every store has).
 """
 
@@ -28,6 +28,7 @@ from app.lib.publish import Publisher
 from app.lib.redis import reply
 from app.lib.snapshot import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
 from app.worker.counting import count
+from app.worker.event_log import EventLog
 from app.worker.recovery import FEEDBACK_KINDS, marked, marks_of, maybe_snapshot, restored_params, save
 from app.worker.robust import acceptable, robust_update
 from app.worker.streams import Entry, id_after
@@ -144,6 +145,7 @@ async def process(
     sessions: async_sessionmaker[AsyncSession],
     stream: str,
     entries: list[Entry],
+    event_log: EventLog | None = None,
 ) -> BatchResult:
     experiment_ids = list({e.event.experiment for e in entries if e.event is not None})
     configs = await load_configs(redis, keys, experiment_ids)
@@ -196,5 +198,5 @@ async def process(
     async def also(session: AsyncSession, fresh: list[Entry]) -> None:
         await save(session, fresh, records, configs)
 
-    counted = await count(sessions, stream, kept, configs, also)
+    counted = await count(sessions, stream, kept, configs, also, event_log)
     return BatchResult(entries=len(entries), trained=trained, counted=counted)
