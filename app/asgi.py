@@ -44,6 +44,7 @@ from app.domain.tag.api import TagController
 from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
+from app.domain.whatif.pages import WhatIfPages
 from app.lib.auth import BearerAuthMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.events import EventWriter
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AccountPages,
             ExperimentPages,
+            WhatIfPages,
             DecisionDocPages,
             SitePages,
             GatePages,

@@ -31,7 +31,7 @@ CHUNK = 2000
 
 # rewards are summed per exposure nonce first (a hash aggregate postgres may spill to disk, never this process),
 # then joined to the exposures, read in time order through the (experiment_id, exposed_at) index
-_QUERY = text(
+EXPORT_QUERY = text(
     """
     with rewards as (
         select nonce, sum(reward) as reward
@@ -107,7 +107,7 @@ async def export_events(
         yield (",".join(COLUMNS) + "\n").encode()
     params = {"experiment": experiment_id, "since": since, "window": float(attribution_window_seconds)}
     async with engine.connect() as connection:
-        result = await connection.stream(_QUERY.execution_options(yield_per=CHUNK), params)
+        result = await connection.stream(EXPORT_QUERY.execution_options(yield_per=CHUNK), params)
         async for rows in result.partitions(CHUNK):
             yield _encode(rows, fmt)
 

@@ -39,6 +39,7 @@ from app.domain.pools.services import PoolService, provide_pool_service
 from app.domain.results.services import ResultsService, provide_results_service
 from app.domain.sites.services import SiteService, provide_site_service
 from app.domain.team.guards import current_member
+from app.domain.whatif.pages import whatif_context
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, InvalidInputError, form_error
@@ -211,6 +212,7 @@ class ExperimentPages(Controller):
         context["classic"] = await load_classic(results.session, experiment)
         context["set_aside"] = await set_aside_events(results.session, experiment.id)
         context["reward_max"] = reward_max_of(experiment)
+        context.update(whatif_context(experiment, principal))
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")
