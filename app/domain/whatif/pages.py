@@ -33,7 +33,8 @@ def whatif_context(
         "experiment": experiment,
         "principal": principal,
         "whatif_policies": choices(experiment),
-        "whatif_values": values or {"policy": "beta_ts", "params": ""},
+        # the experiment's own policy first: "what if we had tuned it differently?"
+        "whatif_values": values or {"policy": experiment.protocol, "params": ""},
         "whatif": result,
         "whatif_errors": errors or {},
         "whatif_small_ess": int(SMALL_ESS),
