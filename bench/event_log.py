@@ -1,11 +1,11 @@
 """the durable event log's write rate: ``uv run python bench/event_log.py [--database postgresql://...]``.
 
 in a throwaway database (created and dropped here; default: TEST_DATABASE_URL's server, else an embedded
-postgres), prints events/s for:
+postgres), prints events/s (wall) and cpu µs per event (this process and its postgres backend) for:
 - append: app.worker.event_log.EventLog.append alone, one transaction (copy) per worker batch;
-- count: the worker's whole postgres step for a batch (app.worker.counting.count: lock the checkpoint, add the
-  hourly and minute statistics, append the log, move the checkpoint), with and without the log, so the log's
-  share of the drain rate shows beside the absolute figure.
+- the worker's whole postgres step for a batch (app.worker.counting.count: lock the checkpoint, add the hourly
+  and minute statistics, append the log, move the checkpoint), with and without the log, so the log's share of
+  the drain rate shows beside the absolute figure.
 batches look like live traffic: 1000 events (the worker's default batch), one experiment, three arms, a reward
 for one exposure in ten, contexts of --dim numbers (0: a non-contextual experiment).
 """
@@ -116,13 +116,53 @@ def _config(experiment: str) -> ExperimentConfig:
     )
 
 
+def _cpu_seconds(pid: int) -> float:
+    """user + system cpu of a process on this machine (a postgres backend), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _local(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}/stat")
+
+
+class Meter:
+    """wall time beside cpu time (this process and its postgres backend): on a shared, loaded box the cpu per
+    event is the figure that holds still, and 1e6 / µs is the rate one core of each would sustain."""
+
+    def __init__(self, backend: int | None) -> None:
+        self.backend = backend
+
+    def __enter__(self) -> Meter:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.server = _cpu_seconds(self.backend) if self.backend else 0.0
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+        self.server = (_cpu_seconds(self.backend) if self.backend else 0.0) - self.server
+
+    def line(self, label: str, events: int) -> str:
+        client, server = self.cpu / events * 1e6, self.server / events * 1e6
+        alone = 1e6 / max(client, server) if self.backend else float("nan")
+        return (
+            f"{label:<44} {events / self.wall:>9,.0f} events/s wall | cpu µs/event: python {client:5.1f}, "
+            f"postgres {server:5.1f} | one core each: {alone:,.0f} events/s"
+        )
+
+
 async def measure(url: str, batches: int, size: int, dim: int) -> None:
-    engine = create_async_engine(url, pool_size=2)
+    # one connection, so its backend's cpu is the whole server-side cost
+    engine = create_async_engine(url, pool_size=1, max_overflow=0)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     experiment = await _experiment(sessions)
     configs = {experiment: _config(experiment)}
     log = EventLog()
     await log.housekeep(sessions)
+    async with sessions() as session:
+        pid = int(await session.scalar(text("select pg_backend_pid()")) or 0)
+    backend = pid if _local(pid) else None  # a remote server: wall time only
     prepared = [batch(experiment, n, size, dim) for n in range(batches * 3 + 2)]
     events = [[e.event for e in entries if e.event is not None] for entries in prepared]
 
@@ -130,26 +170,25 @@ async def measure(url: str, batches: int, size: int, dim: int) -> None:
         async with sessions() as session, session.begin():
             await log.append(session, events[number])
 
+    print(f"batches of {size} events (one in ten a reward), context dim {dim}:")
     await append(0)  # warm up: copy's type introspection, the partition cache
-    started = time.perf_counter()
-    for n in range(1, batches + 1):
-        await append(n)
-    rate = batches * size / (time.perf_counter() - started)
-    print(f"append only (copy, one transaction per {size}-event batch, context dim {dim}): {rate:,.0f} events/s")
+    with Meter(backend) as meter:
+        for n in range(1, batches + 1):
+            await append(n)
+    print(meter.line("append to the log alone (copy)", batches * size))
 
     offset = batches + 1
-    for label, with_log in (("count without the log", None), ("count with the log", log)):
-        stream = f"bench-{label}-{secrets.token_hex(2)}"
+    for label, with_log in (
+        ("worker's postgres step without the log", None),
+        ("worker's postgres step with the log", log),
+    ):
+        stream = f"bench-{secrets.token_hex(4)}"
         await count(sessions, stream, prepared[offset], configs, None, with_log)  # warm up
-        started = time.perf_counter()
-        for n in range(offset + 1, offset + 1 + batches // 2):
-            await count(sessions, stream, prepared[n], configs, None, with_log)
-        elapsed = time.perf_counter() - started
+        with Meter(backend) as meter:
+            for n in range(offset + 1, offset + 1 + batches // 2):
+                await count(sessions, stream, prepared[n], configs, None, with_log)
         offset += batches // 2 + 1
-        print(f"{label:>22} (statistics + checkpoint per batch): {(batches // 2) * size / elapsed:,.0f} events/s")
-    async with sessions() as session:
-        rows = await session.scalar(text("select count(*) from event_log"))
-    print(f"rows in the log: {rows:,}")
+        print(meter.line(label, (batches // 2) * size))
     await engine.dispose()
 
 

@@ -110,12 +110,16 @@ class EventLog:
 
     async def prepare(self, sessions: async_sessionmaker[AsyncSession], entries: list[Entry]) -> None:
         """makes sure the partitions these entries' months go into exist, before the batch's transaction."""
-        horizon = self.horizon()
-        months = {
-            month_of(_instant(exposed_at(e.event)))
-            for e in entries
-            if e.event is not None and e.event.kind in LOGGED_KINDS and _instant(exposed_at(e.event)) >= horizon
-        }
+        times = [exposed_at(e.event) for e in entries if e.event is not None and e.event.kind in LOGGED_KINDS]
+        if not times:
+            return
+        # the months from the oldest exposure (within the retention) to the newest: a batch spans one or two
+        first = month_of(max(_instant(min(times)), self.horizon()))
+        last = month_of(_instant(max(times)))
+        months = {first}
+        while first < last:
+            first = next_month(first)
+            months.add(first)
         if months - self.known:
             await self.ensure(sessions, months)
 
