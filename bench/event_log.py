@@ -189,6 +189,18 @@ async def measure(url: str, batches: int, size: int, dim: int) -> None:
                 await count(sessions, stream, prepared[n], configs, None, with_log)
         offset += batches // 2 + 1
         print(meter.line(label, (batches // 2) * size))
+    async with sessions() as session:
+        rows = int(await session.scalar(text("select count(*) from event_log")) or 0)
+        size_bytes = int(
+            await session.scalar(
+                text(
+                    "select sum(pg_total_relation_size(inhrelid)) from pg_inherits"
+                    " where inhparent = 'event_log'::regclass"
+                )
+            )
+            or 0
+        )
+    print(f"{rows:,} rows take {size_bytes / max(rows, 1):.0f} bytes each on disk, index included")
     await engine.dispose()
 
 
