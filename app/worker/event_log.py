@@ -150,7 +150,13 @@ class EventLog:
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
-        await driver.copy_records_to_table("event_log", records=rows, columns=COLUMNS)
+        try:
+            await driver.copy_records_to_table("event_log", records=rows, columns=COLUMNS)
+        except Exception:
+            # a partition this process believed in may be gone (dropped by a worker with a shorter retention):
+            # the batch is retried, and its prepare asks the catalogue again
+            self.known.clear()
+            raise
         return len(rows)
 
     async def housekeep(self, sessions: async_sessionmaker[AsyncSession], now: datetime | None = None) -> list[str]:

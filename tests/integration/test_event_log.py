@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+import msgspec
 import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
@@ -188,3 +190,29 @@ def test_months_are_named_and_bounded_alike() -> None:
     assert next_month(date(2026, 12, 1)) == date(2027, 1, 1)
     assert next_month(date(2026, 1, 1)) == date(2026, 2, 1)
     assert partition_name(date(2027, 3, 1)) == "event_log_p202703"
+
+
+async def test_a_partition_dropped_behind_a_workers_back_is_made_again_on_retry(
+    tenant: Tenant, app: Litestar, redis: Redis, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    experiment = await tenant.experiment(reward_mode="conversion")
+    eid = experiment["id"]
+    keys = app.state.redis_keys
+    old = (datetime.now(UTC) - timedelta(days=75)).timestamp()
+    stream = keys.stream_for(eid) + "-dropped"
+    event = Event(kind="x", experiment=eid, arm=1, reward=0.0, trials=1, ts=old, issued=old, nonce="dropped-1")
+    await redis.xadd(stream, {"d": msgspec.json.encode(event)})
+    await ensure_group(redis, stream, keys.consumer_group)
+    entries = await read_batch(redis, stream, keys.consumer_group, "c", 10, pending=False)
+    configs = await load_configs(redis, keys, [eid])
+    worker = EventLog()
+    month = month_of(datetime.fromtimestamp(old, UTC))
+    await worker.ensure(sessions, {month})
+    # a worker configured with a 30-day retention drops that month; this one still believes in it
+    assert partition_name(month) in await EventLog(retention_days=30).housekeep(sessions)
+    assert month in worker.known
+    with pytest.raises(asyncpg.exceptions.CheckViolationError, match="no partition"):
+        await count(sessions, stream, entries, configs, None, worker)
+    assert await logged(sessions, eid) == []  # nothing half-written: the statistics rolled back with it
+    assert await count(sessions, stream, entries, configs, None, worker) == 1
+    assert [r.nonce for r in await logged(sessions, eid)] == ["dropped-1"]

@@ -30,7 +30,8 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 CHUNK = 2000
 
 # rewards are summed per exposure nonce first (a hash aggregate postgres may spill to disk, never this process),
-# then joined to the exposures, read in time order through the (experiment_id, exposed_at) index
+# then joined to the exposures, read in time order through the (experiment_id, exposed_at) index. ``ts`` is the
+# exposure row's own time (sub-second), ``exposed_at`` the selection token's (whole seconds)
 EXPORT_QUERY = text(
     """
     with rewards as (
@@ -40,11 +41,11 @@ EXPORT_QUERY = text(
           and ts <= exposed_at + make_interval(secs => :window)
         group by nonce
     )
-    select x.exposed_at, x.arm_index, x.propensity, coalesce(r.reward, 0.0) as reward, x.context
+    select x.ts, x.arm_index, x.propensity, coalesce(r.reward, 0.0) as reward, x.context
     from event_log x
     left join rewards r on x.nonce <> '' and r.nonce = x.nonce
     where x.experiment_id = :experiment and x.kind = 'x' and x.exposed_at >= :since
-    order by x.exposed_at
+    order by x.exposed_at, x.ts
     """
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
