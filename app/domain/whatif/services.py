@@ -86,7 +86,7 @@ def check_policy(experiment: Experiment, name: str, raw_params: str) -> dict[str
 
 
 async def load_events(engine: AsyncEngine, experiment: Experiment, cap: int) -> tuple[LoggedEvents | None, bool]:
-    """the newest ``cap`` logged exposures with their rewards, in time order; and whether older ones were left."""
+    """the newest ``cap`` logged exposures with their rewards, in time order; and whether the cap was reached."""
     async with engine.connect() as connection:
         cutoff = await connection.scalar(_CUTOFF, {"experiment": experiment.id, "skip": cap - 1})
         params = {
