@@ -28,6 +28,7 @@ from app.worker.drain import Drainer
 from app.worker.event_log import EventLog
 from tests.integration.conftest import Tenant, drain
 from tests.integration.pages_support import PageSession
+from tests.integration.test_team_roles import join_by_link
 
 
 @pytest.fixture
@@ -137,6 +138,11 @@ async def test_bad_input_other_tenants_and_no_credential_are_refused(tenant: Ten
     await tenant.get("/api/v1/experiments/not-a-uuid/events", 404)
     # offsets are kept: an instant with an offset is that instant
     await tenant.get(f"{path}?since=2026-11-01T12:00:00%2B02:00", 200)
+    # the lowest role of the organization may download, like the dashboard's csv exports
+    invite = await tenant.post("/api/v1/team/invitations", {"role": "viewer"}, 201)
+    _, viewer = await join_by_link(tenant.client, invite.json()["url"])
+    download = await tenant.client.get(f"{path}?format=jsonl", headers=viewer)
+    assert download.status_code == 200 and download.headers["content-type"].startswith("application/x-ndjson")
 
 
 async def test_the_dashboard_link_downloads_the_same_log(
