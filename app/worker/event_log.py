@@ -30,6 +30,8 @@ from app.worker.streams import Entry
 log = structlog.get_logger(__name__)
 
 DEFAULT_RETENTION_DAYS = 400
+# exposures stamped further ahead than this are not logged (see EventLog.ceiling)
+FUTURE_DAYS = 2
 # the bandit's exposures and rewards, and the same for traffic served outside it; guardrail conversions ("g")
 # are another goal's metric, kept in their own hourly table
 LOGGED_KINDS = frozenset({"x", "f", "hx", "hf"})
@@ -78,8 +80,12 @@ class EventLog:
         """events exposed before this are past the retention: not logged, and their partitions dropped."""
         return (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
 
+    def ceiling(self, now: datetime | None = None) -> datetime:
+        """an exposure after this comes from a broken clock: not logged, rather than a partition per month to it."""
+        return (now or datetime.now(UTC)) + timedelta(days=FUTURE_DAYS)
+
     def rows(self, events: Iterable[Event], now: datetime | None = None) -> list[tuple[Any, ...]]:
-        horizon = self.horizon(now).timestamp()
+        horizon, ceiling = self.horizon(now).timestamp(), self.ceiling(now).timestamp()
         instant = datetime.fromtimestamp
         experiments: dict[str, UUID] = {}
         out = []
@@ -87,7 +93,7 @@ class EventLog:
             if ev.kind not in LOGGED_KINDS:
                 continue
             at = min(ev.issued, ev.ts) if ev.issued > 0 else ev.ts  # exposed_at(ev), inlined: this loop is hot
-            if at < horizon:
+            if at < horizon or at > ceiling:
                 continue
             experiment = experiments.get(ev.experiment)
             if experiment is None:
@@ -110,7 +116,12 @@ class EventLog:
 
     async def prepare(self, sessions: async_sessionmaker[AsyncSession], entries: list[Entry]) -> None:
         """makes sure the partitions these entries' months go into exist, before the batch's transaction."""
-        times = [exposed_at(e.event) for e in entries if e.event is not None and e.event.kind in LOGGED_KINDS]
+        ceiling = self.ceiling().timestamp()
+        times = [
+            at
+            for e in entries
+            if e.event is not None and e.event.kind in LOGGED_KINDS and (at := exposed_at(e.event)) <= ceiling
+        ]
         if not times:
             return
         # the months from the oldest exposure (within the retention) to the newest: a batch spans one or two

@@ -216,3 +216,18 @@ async def test_a_partition_dropped_behind_a_workers_back_is_made_again_on_retry(
     assert await logged(sessions, eid) == []  # nothing half-written: the statistics rolled back with it
     assert await count(sessions, stream, entries, configs, None, worker) == 1
     assert [r.nonce for r in await logged(sessions, eid)] == ["dropped-1"]
+
+
+def test_exposures_past_the_retention_or_from_a_broken_clock_are_not_logged() -> None:
+    now = datetime.now(UTC)
+
+    def exposure(at: datetime) -> Event:
+        return Event(kind="x", experiment=str(UUID(int=1)), arm=0, reward=0.0, trials=1, ts=at.timestamp())
+
+    log = EventLog(retention_days=30)
+    kept = log.rows([exposure(now - timedelta(days=29)), exposure(now - timedelta(days=31)), exposure(now)])
+    assert len(kept) == 2
+    assert log.rows([exposure(now + timedelta(days=3)), exposure(datetime(9999, 1, 1, tzinfo=UTC))]) == []
+    # guardrail conversions are another goal's metric: kept in their own table, not here
+    guardrail = Event(kind="g", experiment=str(UUID(int=1)), arm=0, reward=1.0, trials=0, ts=now.timestamp())
+    assert log.rows([guardrail]) == []
