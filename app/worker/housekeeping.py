@@ -129,10 +129,11 @@ async def housekeeping(ctx: dict[str, Any]) -> int:
     except (RedisError, OSError) as exc:
         log.warning("sightings could not be read from redis; next time", error=str(exc))
     await prune_minutes(ctx["sessions"])
-    # the event log's partitions ahead, and the months past its retention dropped (app.worker.event_log)
-    event_log: EventLog = ctx.get("event_log") or EventLog()
-    await event_log.housekeep(ctx["sessions"])
     pruned = await prune_snapshots(ctx["sessions"])
     if pruned:
         log.info("pruned policy snapshots", pruned=pruned, kept_per_experiment=KEEP_SNAPSHOTS)
+    # the event log's partitions ahead, and the months past its retention dropped (app.worker.event_log); the
+    # worker's own log object, so its retention setting and partition cache are the ones its batches use
+    event_log: EventLog = ctx.get("event_log") or EventLog()
+    await event_log.housekeep(ctx["sessions"])
     return pruned

@@ -24,6 +24,7 @@ from app.settings import Settings
 from app.worker.counting import count
 from app.worker.drain import Drainer
 from app.worker.event_log import EventLog, attached, month_of, next_month, partition_name
+from app.worker.housekeeping import housekeeping
 from app.worker.streams import ensure_group, read_batch
 from app.worker.training import load_configs, process
 from tests.integration.conftest import Tenant, drain
@@ -231,3 +232,16 @@ def test_exposures_past_the_retention_or_from_a_broken_clock_are_not_logged() ->
     # guardrail conversions are another goal's metric: kept in their own table, not here
     guardrail = Event(kind="g", experiment=str(UUID(int=1)), arm=0, reward=1.0, trials=0, ts=now.timestamp())
     assert log.rows([guardrail]) == []
+
+
+async def test_the_housekeeping_job_keeps_the_workers_retention(
+    app: Litestar, redis: Redis, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    now = datetime.now(UTC)
+    old = month_of(now - timedelta(days=80))
+    await EventLog().ensure(sessions, {old})
+    ctx = {"levers_redis": redis, "redis_keys": app.state.redis_keys, "sessions": sessions}
+    await housekeeping({**ctx, "event_log": EventLog(retention_days=30)})
+    async with sessions() as session:
+        months = await attached(session)
+    assert old not in months and next_month(month_of(now)) in months
