@@ -5,7 +5,10 @@ postgres), prints events/s (wall) and cpu µs per event (this process and its po
 - append: app.worker.event_log.EventLog.append alone, one transaction (copy) per worker batch;
 - the worker's whole postgres step for a batch (app.worker.counting.count: lock the checkpoint, add the hourly
   and minute statistics, append the log, move the checkpoint), with and without the log, so the log's share of
-  the drain rate shows beside the absolute figure.
+  the drain rate shows beside the absolute figure;
+- with --redis (default TEST_REDIS_URL): the whole drain (app.worker.drain.Drainer reading a stream of
+  --drain-events entries under a throwaway prefix, training beta_ts, counting, logging, acknowledging), with and
+  without the log.
 batches look like live traffic: 1000 events (the worker's default batch), one experiment, three arms, a reward
 for one exposure in ten, contexts of --dim numbers (0: a non-contextual experiment).
 """
@@ -21,16 +24,22 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.lib.keys import RedisKeys
+from app.lib.logging import configure_logging
 from app.lib.migrations import upgrade
-from app.lib.snapshot import ArmConfig, Event, ExperimentConfig
+from app.lib.snapshot import ArmConfig, Event, ExperimentConfig, encode
+from app.settings import Settings
 from app.worker.counting import count
+from app.worker.drain import Drainer
 from app.worker.event_log import EventLog
 from app.worker.streams import Entry
 
@@ -204,6 +213,52 @@ async def measure(url: str, batches: int, size: int, dim: int) -> None:
     await engine.dispose()
 
 
+class NoLog(EventLog):
+    """the drain as it was before the event log, for the comparison."""
+
+    async def prepare(self, sessions: async_sessionmaker[AsyncSession], entries: list[Entry]) -> None:
+        return None
+
+    async def append(self, session: AsyncSession, events: Any) -> int:
+        return 0
+
+
+async def drain_rate(url: str, redis_url: str, events: int, dim: int) -> None:
+    """the whole worker (app.worker.drain.Drainer: read the stream, train, count, log, acknowledge) over a stream
+    of ``events`` entries, with and without the log."""
+    engine = create_async_engine(url, pool_size=2)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    redis = Redis.from_url(redis_url)
+    try:
+        for label, log in (("whole drain without the log", NoLog()), ("whole drain with the log", EventLog())):
+            keys = RedisKeys(f"bench-log-{secrets.token_hex(4)}:", shards=1)
+            experiment = await _experiment(sessions)
+            await redis.hset(keys.experiments, experiment, encode(_config(experiment)))
+            await redis.set(keys.config_version, 1)
+            stream = keys.stream_for(experiment)
+            entries = [e for n in range(events // 1000) for e in batch(experiment, n, 1000, dim)]
+            for start in range(0, len(entries), 5000):
+                async with redis.pipeline(transaction=False) as pipe:
+                    for entry in entries[start : start + 5000]:
+                        pipe.xadd(stream, {"d": encode(entry.event)})
+                    await pipe.execute()
+            drainer = Drainer(redis, keys, sessions, batch_size=1000, budget_seconds=60.0, event_log=log)
+            started, cpu = time.perf_counter(), time.process_time()
+            done = 0
+            while (n := await drainer.tick()) > 0:
+                done += n
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            print(
+                f"{label:<44} {done / wall:>9,.0f} events/s wall | cpu µs/event: worker {cpu / done * 1e6:5.1f}"
+                f" ({done:,} events)"
+            )
+            await drainer.release()
+            await redis.delete(stream, *[k async for k in redis.scan_iter(match=f"{keys.prefix}*")])
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
 async def _admin(admin: str, sql: str) -> None:
     engine = create_async_engine(
         _url(admin, urlparse(admin).path.lstrip("/") or "postgres"), isolation_level="AUTOCOMMIT"
@@ -219,16 +274,24 @@ def run(admin: str, args: argparse.Namespace) -> None:
     try:
         upgrade(_url(admin, database))
         asyncio.run(measure(_url(admin, database), args.batches, args.size, args.dim))
+        if args.redis:
+            asyncio.run(drain_rate(_url(admin, database), args.redis, args.drain_events, args.dim))
     finally:
         asyncio.run(_admin(admin, f'drop database if exists "{database}" with (force)'))
 
 
 def main() -> None:
+    # the drain logs each event at debug level: the bench measures the work, not the logging
+    configure_logging(Settings(log_level="WARNING"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default=os.environ.get("TEST_DATABASE_URL", ""), help="an admin url")
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--dim", type=int, default=0)
+    parser.add_argument(
+        "--redis", default=os.environ.get("TEST_REDIS_URL", ""), help="also time the whole drain (default: none)"
+    )
+    parser.add_argument("--drain-events", type=int, default=50_000)
     args = parser.parse_args()
     if args.database:
         run(args.database, args)
