@@ -1,12 +1,12 @@
 """the durable event log's write rate: ``uv run python bench/event_log.py [--database postgresql://...]``.
 
-in a throwaway database (created and dropped here; default: TEST_DATABASE_URL's server, else an embedded
-postgres), prints events/s (wall) and cpu µs per event (this process and its postgres backend) for:
+in a throwaway database and redis prefix (default: TEST_DATABASE_URL's and TEST_REDIS_URL's servers, else
+embedded ones), prints events/s (wall) and cpu µs per event (this process and its postgres backend) for:
 - append: app.worker.event_log.EventLog.append alone, one transaction (copy) per worker batch;
 - the worker's whole postgres step for a batch (app.worker.counting.count: lock the checkpoint, add the hourly
   and minute statistics, append the log, move the checkpoint), with and without the log, so the log's share of
   the drain rate shows beside the absolute figure;
-- with --redis (default TEST_REDIS_URL): the whole drain (app.worker.drain.Drainer reading a stream of
+- the whole drain (app.worker.drain.Drainer reading a stream of
   --drain-events entries under a throwaway prefix, training beta_ts, counting, logging, acknowledging), with and
   without the log.
 batches look like live traffic: 1000 events (the worker's default batch), one experiment, three arms, a reward
@@ -289,20 +289,22 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--dim", type=int, default=0)
     parser.add_argument(
-        "--redis", default=os.environ.get("TEST_REDIS_URL", ""), help="also time the whole drain (default: none)"
+        "--redis", default=os.environ.get("TEST_REDIS_URL", ""), help="for the whole drain (default: embedded)"
     )
     parser.add_argument("--drain-events", type=int, default=50_000)
     args = parser.parse_args()
-    if args.database:
+    if args.database and args.redis:
         run(args.database, args)
         return
     from app.lib.embedded import embedded_stores
 
+    # whichever store was not given runs embedded, so `make bench` prints every figure on any machine
     with (
         tempfile.TemporaryDirectory(prefix="levers-bench-log-") as data_dir,
-        embedded_stores(Path(data_dir), need_postgres=True, need_redis=False) as env,
+        embedded_stores(Path(data_dir), need_postgres=not args.database, need_redis=not args.redis) as env,
     ):
-        run(env["DATABASE_URL"], args)
+        args.redis = args.redis or env["REDIS_URL"]
+        run(args.database or env["DATABASE_URL"], args)
 
 
 if __name__ == "__main__":
