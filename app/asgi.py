@@ -44,6 +44,7 @@ from app.domain.tag.fast import ROUTES as TAG_ROUTES
 from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
+from app.domain.whatif.pages import WhatIfPages
 from app.lib.auth import BearerAuthMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.hot_http import HEALTHZ, HotPaths, LeanLitestar
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AccountPages,
             ExperimentPages,
+            WhatIfPages,
             DecisionDocPages,
             SitePages,
             GatePages,

@@ -95,6 +95,8 @@ class Settings:
     metrics_public: bool = False
     # a redis cluster rather than one redis (also said by a redis+cluster:// or rediss+cluster:// url)
     redis_cluster: bool = False
+    # how long the durable event log keeps events (by exposure time); housekeeping drops older months
+    event_log_retention_days: int = 400
 
     @property
     def is_production(self) -> bool:
@@ -162,6 +164,7 @@ def load_settings() -> Settings:
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").strip() or "127.0.0.1,::1",
         metrics_public=os.environ.get("METRICS_PUBLIC", "0") == "1",
         redis_cluster=os.environ.get("REDIS_CLUSTER", "0") == "1",
+        event_log_retention_days=max(1, _env_int("EVENT_LOG_RETENTION_DAYS", 400)),
     )
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from app.bandits import POLICIES, PolicyError
-from app.offline.estimators import ESTIMATORS, Estimate, effective_sample_size, evaluate, importance_weights
+from app.offline.estimators import ESTIMATORS, Estimate
+from app.offline.evaluation import SMALL_ESS, evaluate_policy
 from app.offline.events import LogError, LoggedEvents, parse_csv, parse_jsonl
-from app.offline.policies import UNIFORM, replay, target_probabilities
+from app.offline.policies import UNIFORM, replay
 
 ALL_ESTIMATORS = (*ESTIMATORS, "replay")
-SMALL_ESS = 100.0
 
 
 def _param(text: str) -> tuple[str, Any]:
@@ -57,29 +57,21 @@ def load(path: Path) -> LoggedEvents:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     events = load(args.events)
     n_arms = args.arms or events.n_arms
-    if n_arms <= int(events.arms.max()):
-        raise LogError(1, "arm_index", f"arm {int(events.arms.max())} logged but --arms is {n_arms}")
     if not 0 <= args.train_fraction < 1:
         raise PolicyError("train_fraction", "--train-fraction must lie in [0, 1)")
     params = dict(args.param)
     chosen = args.estimator or list(ALL_ESTIMATORS)
-    split = int(events.size * args.train_fraction)
-    scored = events.tail_from(split)
-    target = target_probabilities(args.policy, params, n_arms, events.head(split), scored)
-    weights = importance_weights(scored.arms, scored.propensities, target)
-    estimates: dict[str, Estimate] = {}
-    if set(chosen) & set(ESTIMATORS):
-        all_weighted = evaluate(scored.arms, scored.propensities, scored.rewards, target, scored.contexts)
-        estimates.update({name: value for name, value in all_weighted.items() if name in chosen})
+    evaluation = evaluate_policy(events, args.policy, params, n_arms, args.train_fraction)
+    estimates: dict[str, Estimate] = {name: value for name, value in evaluation.estimates.items() if name in chosen}
     kept = None
     if "replay" in chosen:
         estimates["replay"], kept = replay(args.policy, params, n_arms, events, np.random.default_rng(args.seed))
     return {
         "policy": args.policy,
         "events": events.size,
-        "scored_events": scored.size,
-        "logged_value": float(scored.rewards.mean()),
-        "ess": effective_sample_size(weights),
+        "scored_events": evaluation.scored,
+        "logged_value": evaluation.logged.value,
+        "ess": evaluation.ess,
         "replay_kept": kept,
         "estimates": {name: estimates[name].as_dict() for name in chosen},
     }

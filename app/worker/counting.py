@@ -27,6 +27,7 @@ from app.db.models import (
     StreamCheckpoint,
 )
 from app.runtime.records import Event, ExperimentConfig
+from app.worker.event_log import EventLog, exposed_at
 from app.worker.streams import Entry, id_after
 
 # exposures and feedbacks of traffic served outside the bandit (app.runtime.records.Event)
@@ -36,11 +37,6 @@ GUARDRAIL_KIND = "g"
 COUNTERS = ("exposures", "feedbacks", "reward_sum", "reward_sum_sq")
 
 Row = list[float]
-
-
-def exposed_at(event: Event) -> float:
-    """when the event's exposure happened: the token's issue time, else (older events) its own time."""
-    return min(event.issued, event.ts) if event.issued > 0 else event.ts
 
 
 def _table(model: type[Any]) -> Table:
@@ -90,13 +86,19 @@ class Tally:
         self.counted += 1
 
 
+def counted_events(entries: list[Entry], live: set[str], configs: dict[str, ExperimentConfig]) -> list[Event]:
+    """the events of experiments that still exist and still collect (a completed one stops counting)."""
+    return [
+        e.event
+        for e in entries
+        if e.event is not None and e.event.experiment in live and configs[e.event.experiment].status != "completed"
+    ]
+
+
 def tally(entries: list[Entry], live: set[str], configs: dict[str, ExperimentConfig]) -> Tally:
-    """sums the events of experiments that still exist and still collect (a completed one stops counting)."""
+    """sums the counted events (counted_events)."""
     result = Tally()
-    for entry in entries:
-        event = entry.event
-        if event is None or event.experiment not in live or configs[event.experiment].status == "completed":
-            continue
+    for event in counted_events(entries, live, configs):
         result.add(event)
     return result
 
@@ -154,15 +156,24 @@ async def count(
     entries: list[Entry],
     configs: dict[str, ExperimentConfig],
     also: Callable[[AsyncSession, list[Entry]], Awaitable[None]] | None = None,
+    event_log: EventLog | None = None,
 ) -> int:
     """adds the entries after the shard's checkpoint to the statistics, with the checkpoint, atomically; ``also``
-    writes more of the same entries in that transaction (the params and feedback marks, app.worker.recovery)."""
+    writes more of the same entries in that transaction (the params and feedback marks, app.worker.recovery),
+    and ``event_log`` appends the counted events to the durable log (app.worker.event_log), in it too."""
+    if event_log is not None:
+        await event_log.prepare(sessions, entries)
     async with sessions() as session, session.begin():
         checkpoint = await _lock_checkpoint(session, stream)
         fresh = [e for e in entries if id_after(e.id, checkpoint)]
         if not fresh:
             return 0
-        totals = tally(fresh, await _live_experiments(session, fresh, configs), configs)
+        events = counted_events(fresh, await _live_experiments(session, fresh, configs), configs)
+        totals = Tally()
+        for event in events:
+            totals.add(event)
+        if event_log is not None:
+            await event_log.append(session, events)
         arm_keys = ("experiment_id", "arm_index", "hour")
         await add_counters(session, _table(ArmStatsHourly), _counter_rows(totals.hourly, arm_keys))
         await add_counters(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.lib.metrics import TRAINED_EVENTS, TRAINING_BATCH_SECONDS, TRAINING_BATCH_SIZE
 from app.runtime.keys import RedisKeys
+from app.worker.event_log import EventLog
 from app.worker.recovery import restore_params
 from app.worker.streams import ensure_group, read_batch
 from app.worker.training import process
@@ -47,6 +48,7 @@ class Drainer:
         batch_size: int = 1000,
         lease_seconds: float = 10.0,
         budget_seconds: float = 0.8,
+        event_log: EventLog | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -60,6 +62,8 @@ class Drainer:
         self._locks = [asyncio.Lock() for _ in range(keys.shards)]
         self._groups_ready: set[int] = set()
         self.processed = 0
+        # every counted event is also appended to the durable log (app.worker.event_log)
+        self.event_log = event_log or EventLog()
 
     async def tick(self) -> int:
         done = 0
@@ -115,7 +119,7 @@ class Drainer:
                     continue
                 break
             started = time.perf_counter()
-            result = await process(self.redis, self.keys, self.sessions, stream, entries)
+            result = await process(self.redis, self.keys, self.sessions, stream, entries, self.event_log)
             ids = [e.id for e in entries]
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.xack(stream, self.keys.consumer_group, *ids)

@@ -1,6 +1,8 @@
 """the worker's periodic tidying: what would otherwise grow without bound in postgres.
 
-minute statistics feed the first hours' charts only, so they are kept two days. policy snapshots are written
+minute statistics feed the first hours' charts only, so they are kept two days. the event log keeps
+EVENT_LOG_RETENTION_DAYS (400 by default): whole months past it are dropped, and the next month's partition is
+created ahead. policy snapshots are written
 about once a minute per training experiment (training._maybe_snapshot) and only
 the newest is ever read (to resume when redis lost the params), so each experiment keeps its latest few.
 
@@ -26,6 +28,7 @@ from app.db.models import ApiKey, ArmStatsMinute, PolicySnapshot, Site
 from app.domain.sites.services import seen_decoder
 from app.runtime.keys import RedisKeys
 from app.runtime.redis import reply
+from app.worker.event_log import EventLog
 
 log = structlog.get_logger(__name__)
 
@@ -128,4 +131,8 @@ async def housekeeping(ctx: dict[str, Any]) -> int:
     pruned = await prune_snapshots(ctx["sessions"])
     if pruned:
         log.info("pruned policy snapshots", pruned=pruned, kept_per_experiment=KEEP_SNAPSHOTS)
+    # the event log's partitions ahead, and the months past its retention dropped (app.worker.event_log); the
+    # worker's own log object, so its retention setting and partition cache are the ones its batches use
+    event_log: EventLog = ctx.get("event_log") or EventLog()
+    await event_log.housekeep(ctx["sessions"])
     return pruned

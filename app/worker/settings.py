@@ -20,6 +20,7 @@ from app.runtime.redis import create_redis, redis_keys
 from app.settings import Settings, get_settings
 from app.worker.decide import decide
 from app.worker.drain import Drainer
+from app.worker.event_log import EventLog
 from app.worker.housekeeping import housekeeping
 from app.worker.recovery import restore_params
 
@@ -40,8 +41,16 @@ async def startup(ctx: dict[str, Any]) -> None:
         async with sessions() as session:
             await Publisher(redis, keys).everything(session)
         await restore_params(redis, keys, sessions)
+    event_log = EventLog(retention_days=settings.event_log_retention_days)
+    # this month's and next month's partitions, and none past the retention
+    await event_log.housekeep(sessions)
     drainer = Drainer(
-        redis, keys, sessions, batch_size=settings.worker_batch_size, lease_seconds=settings.worker_lease_seconds
+        redis,
+        keys,
+        sessions,
+        batch_size=settings.worker_batch_size,
+        lease_seconds=settings.worker_lease_seconds,
+        event_log=event_log,
     )
     metrics = WorkerMetricsPublisher(redis, keys, drainer.worker_id)
     with contextlib.suppress(RedisError, OSError):
@@ -49,6 +58,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx.update(
         publisher=Publisher(redis, keys),
         drainer=drainer,
+        event_log=event_log,
         worker_metrics=metrics,
     )
     outage.REDIS.up()

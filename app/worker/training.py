@@ -2,8 +2,8 @@
 
 order of effects, each idempotent by stream position, so a crash at any point neither loses nor double-counts:
 1. params (+ the last entry they include) to redis, per experiment, skipping entries at or before that position;
-2. hourly statistics to postgres, in one transaction with the shard's checkpoint, skipping entries at or
-   before the checkpoint;
+2. hourly statistics and the durable event log to postgres, in one transaction with the shard's checkpoint,
+   skipping entries at or before the checkpoint;
 3. xack (and trim what every store has).
 """
 
@@ -29,6 +29,7 @@ from app.runtime.records import ExperimentConfig, ParamsRecord, encode, experime
 from app.runtime.redis import reply
 from app.runtime.rewards import acceptable
 from app.worker.counting import count
+from app.worker.event_log import EventLog
 from app.worker.recovery import kept_once, marked, marks_of, maybe_snapshot, restored_params, save
 from app.worker.robust import robust_update
 from app.worker.streams import Entry, id_after
@@ -145,6 +146,7 @@ async def process(
     sessions: async_sessionmaker[AsyncSession],
     stream: str,
     entries: list[Entry],
+    event_log: EventLog | None = None,
 ) -> BatchResult:
     experiment_ids = list({e.event.experiment for e in entries if e.event is not None})
     configs = await load_configs(redis, keys, experiment_ids)
@@ -197,5 +199,5 @@ async def process(
     async def also(session: AsyncSession, fresh: list[Entry]) -> None:
         await save(session, fresh, records, configs)
 
-    counted = await count(sessions, stream, kept, configs, also)
+    counted = await count(sessions, stream, kept, configs, also, event_log)
     return BatchResult(entries=len(entries), trained=trained, counted=counted)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -133,6 +134,10 @@ async def test_a_flushed_redis_recovers_params_stats_dedup_and_revocations(
     record = params_decoder.decode(await own_redis_client.get(keys.params(experiment_id)))
     # what was learnt before the flush is kept, the replays are not learnt twice; params and stats agree
     assert record.events == learnt.events + 30 + len(after_converted) == exposures + feedbacks
+    # the durable event log dropped the replays with the statistics: one row per exposure, each reward once
+    logged = (await tenant.get(f"/api/v1/experiments/{experiment_id}/events?format=jsonl", 200)).text.splitlines()
+    rewards = [json.loads(line)["reward"] for line in logged]
+    assert len(rewards) == exposures and sum(rewards) == feedbacks and max(rewards) == 1
     # and training goes on with the next batch
     await traffic(tenant, experiment_id, 5, 5)
     await drain(drainer)

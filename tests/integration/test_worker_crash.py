@@ -7,11 +7,15 @@ import random
 import signal
 import time
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db.models.event_log import event_log
 from app.runtime.events import EventWriter
 from app.runtime.keys import RedisKeys
 from app.runtime.records import Event, params_decoder
@@ -50,6 +54,20 @@ class Producer:
             self.exposures += CHUNK
             self.conversions += len(batch) - CHUNK
             await asyncio.sleep(0.05)
+
+
+async def _logged(settings: Settings, experiment_id: str) -> tuple[int, int]:
+    """exposures and rewards in the durable event log."""
+    engine = create_async_engine(settings.async_database_url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(event_log.c.kind, func.count())
+            .where(event_log.c.experiment_id == UUID(experiment_id))
+            .group_by(event_log.c.kind)
+        )
+        found = {kind: int(n) for kind, n in rows}
+    await engine.dispose()
+    return found.get("x", 0), found.get("f", 0)
 
 
 async def _stats(tenant: Tenant, experiment_id: str) -> tuple[int, int]:
@@ -103,6 +121,8 @@ async def test_sigkilled_worker_loses_nothing_and_counts_nothing_twice(
             await asyncio.sleep(0.2)
         await asyncio.sleep(1.5)  # anything counted twice would show up now
         assert await _stats(tenant, experiment_id) == (sent_exposures, sent_conversions), log.read_text()[-3000:]
+        # the event log is written in the statistics' transaction: every event in it once, none twice
+        assert await _logged(settings, experiment_id) == (sent_exposures, sent_conversions)
         raw = await redis.get(keys.params(experiment_id))
         record = params_decoder.decode(raw)
         assert record.events == sent_exposures + sent_conversions

@@ -60,3 +60,18 @@ def test_metrics_token_from_a_file_and_the_proxy_default(monkeypatch: pytest.Mon
     settings = load_settings()
     assert settings.metrics_token == "t" * 48
     assert settings.forwarded_allow_ips == "127.0.0.1,::1" and not settings.metrics_public
+
+
+def test_event_log_retention_defaults_to_400_days_and_keeps_at_least_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("LEVERS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("EVENT_LOG_RETENTION_DAYS", raising=False)
+    assert load_settings().event_log_retention_days == 400
+    monkeypatch.setenv("EVENT_LOG_RETENTION_DAYS", "30")
+    assert load_settings().event_log_retention_days == 30
+    monkeypatch.setenv("EVENT_LOG_RETENTION_DAYS", "0")
+    assert load_settings().event_log_retention_days == 1
+    monkeypatch.setenv("EVENT_LOG_RETENTION_DAYS", "a year")
+    with pytest.raises(SettingsError, match="EVENT_LOG_RETENTION_DAYS"):
+        load_settings()

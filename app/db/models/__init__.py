@@ -2,6 +2,7 @@
 
 from app.db.models.accounts import ApiKey, Membership, Organization, Role, User, UserSession
 from app.db.models.base import Base
+from app.db.models.event_log import event_log
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
 from app.db.models.gates import FeatureGate, HoldoutStatsHourly
 from app.db.models.guardrails import AuditEntry, GuardrailStatsHourly
@@ -36,4 +37,5 @@ __all__ = [
     "StreamCheckpoint",
     "User",
     "UserSession",
+    "event_log",
 ]

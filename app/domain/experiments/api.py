@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
 
+from app.domain.experiments.events import EXPORT_OPERATION, export_response
 from app.domain.experiments.schemas import AuditRecord, Experiment, ExperimentCreate, ExperimentStats, ExperimentUpdate
 from app.domain.experiments.services import ExperimentService, experiment_out, provide_experiment_service
 from app.domain.guardrails.editing import audit_out
 from app.domain.guardrails.services import audit_trail
-from app.lib.auth import Principal, requires_editor
+from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
 from app.lib.openapi import api_responses
 
@@ -91,3 +94,27 @@ class ExperimentController(Controller):
         """List the experiment's decisions (guardrail pauses, drops, ships, pauses by hand), newest first."""
         experiment = await experiments.get(principal, experiment_id)
         return [audit_out(entry) for entry in await audit_trail(experiments.session, experiment)]
+
+    @get(
+        "/{experiment_id:uuid}/events",
+        guards=[requires_viewer],
+        responses=api_responses(400, 403, 404, 422),
+        operation_class=EXPORT_OPERATION,
+    )
+    async def export_experiment_events(
+        self,
+        experiment_id: FromPath[UUID],
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+        request: Request[Any, Any, Any],
+        fmt: Annotated[
+            str, QueryParameter(name="format", description="csv or jsonl", schema_extra={"enum": ["csv", "jsonl"]})
+        ] = "csv",
+        since: Annotated[
+            str | None,
+            QueryParameter(description="only exposures from this iso 8601 date or date-time (utc when no offset)"),
+        ] = None,
+    ) -> Stream:
+        """Download the experiment's event log, one row per exposure with its reward, as csv or json lines."""
+        experiment = await experiments.get(principal, experiment_id)
+        return export_response(request.app.state.database, experiment, fmt, since)

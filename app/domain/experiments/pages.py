@@ -1,19 +1,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import MediaType
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from app.db.models import Experiment, ExperimentStatus
 from app.domain.experiments.classic import load_classic
+from app.domain.experiments.events import export_response
 from app.domain.experiments.export import series_csv
 from app.domain.experiments.forms import (
     RECOMMENDED_POLICY,
@@ -38,6 +39,7 @@ from app.domain.pools.services import PoolService, provide_pool_service
 from app.domain.results.services import ResultsService, provide_results_service
 from app.domain.sites.services import SiteService, provide_site_service
 from app.domain.team.guards import current_member
+from app.domain.whatif.pages import whatif_context
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, InvalidInputError, form_error
@@ -210,6 +212,7 @@ class ExperimentPages(Controller):
         context["classic"] = await load_classic(results.session, experiment)
         context["set_aside"] = await set_aside_events(results.session, experiment.id)
         context["reward_max"] = reward_max_of(experiment)
+        context.update(whatif_context(experiment, principal))
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")
@@ -259,6 +262,20 @@ class ExperimentPages(Controller):
         experiment = await results.experiment(principal, experiment_id)
         body = await series_csv(results.session, experiment, start, end, granularity)
         return _csv(body, f"{experiment.key}-{granularity}.csv")
+
+    @get("/{experiment_id:uuid}/events")
+    async def events_export(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        principal: NamedDependency[Principal],
+        request: HTMXRequest,
+        fmt: Annotated[str, QueryParameter(name="format")] = "csv",
+        since: FromQuery[str | None] = None,
+    ) -> Stream:
+        """the event log, one row per exposure with its reward (app.domain.experiments.events)."""
+        experiment = await results.experiment(principal, experiment_id)
+        return export_response(request.app.state.database, experiment, fmt, since)
 
     @post("/{experiment_id:uuid}/status", guards=[requires_editor], media_type=MediaType.HTML)
     async def change_status(

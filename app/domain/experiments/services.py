@@ -11,13 +11,14 @@ from uuid import UUID
 import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
 from app.bandits.floor import check_floor
 from app.db.models import ArmStatsHourly, Experiment, ExperimentParams, ExperimentStatus, Pool, RewardMode, Site
+from app.db.models.event_log import event_log
 from app.domain.experiments.classic import load_classic, with_classic
 from app.domain.experiments.schemas import (
     AllocationChange,
@@ -302,6 +303,10 @@ class ExperimentService:
 
     async def delete(self, principal: Principal, experiment_id: UUID) -> None:
         experiment = await self.get(principal, experiment_id)
+        # the event log has no foreign key to cascade (app.db.models.event_log): its rows go here, once the row
+        # lock keeps the worker (which share-locks the experiments of its batch) from appending more
+        await self.session.execute(select(Experiment.id).where(Experiment.id == experiment.id).with_for_update())
+        await self.session.execute(delete(event_log).where(event_log.c.experiment_id == experiment.id))
         await self.session.delete(experiment)
         await self.session.flush()
         await self.publisher.remove_experiment(str(experiment_id))

@@ -131,9 +131,11 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     if (!target) return;
+    destroy(target);
+    // only the results' own refresh: another fragment's panels are not the results'
+    if (target.id !== "results") return;
     openPanels = {};
     target.querySelectorAll("details").forEach(function (d, i) { if (d.open) openPanels[i] = true; });
-    destroy(target);
   });
   document.addEventListener("htmx:afterSettle", function () {
     var results = document.getElementById("results");

@@ -1,0 +1,1 @@
+"""the dashboard's "what if": a policy's estimated value on an experiment's own logged traffic."""
