@@ -111,7 +111,8 @@ async def test_rewards_are_attributed_within_the_window_and_since_filters_exposu
     since = (base + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     later = (await tenant.get(f"/api/v1/experiments/{eid}/events?format=jsonl&since={since}", 200)).text.splitlines()
     assert len(later) == 1 and json.loads(later[0])["propensity"] == 0.25
-    day = (base + timedelta(days=1)).date().isoformat()
+    # the day after the last exposure (d), whatever the time of day the test runs at
+    day = ((base + timedelta(hours=4)).date() + timedelta(days=1)).isoformat()
     assert (await tenant.get(f"/api/v1/experiments/{eid}/events?since={day}", 200)).text == (
         "ts,arm_index,propensity,reward,context\n"
     )
