@@ -125,6 +125,8 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     # a tag conversion's id (eid), hashed with its experiment: the worker keeps it counted once even when
     # redis lost the mark the web checks
     eid: str = ""
+    # the visitor's segment, one value per app.targeting.segments.DIMENSIONS (trailing unset ones dropped)
+    segment: tuple[str, ...] = ()
 
 
 experiment_decoder = msgspec.json.Decoder(ExperimentConfig)

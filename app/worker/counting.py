@@ -24,9 +24,11 @@ from app.db.models import (
     Experiment,
     GuardrailStatsHourly,
     HoldoutStatsHourly,
+    SegmentStatsDaily,
     StreamCheckpoint,
 )
 from app.lib.snapshot import Event, ExperimentConfig
+from app.worker import segments
 from app.worker.streams import Entry, id_after
 
 # exposures and feedbacks of traffic served outside the bandit (app.lib.snapshot.Event)
@@ -73,6 +75,8 @@ class Tally:
     minutes: defaultdict[tuple[str, int, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     holdout: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     guardrails: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
+    # (experiment, dimension, value, arm, day): the arms' counters broken down by segment, before the cap
+    segments: defaultdict[segments.Key, Row] = field(default_factory=lambda: defaultdict(_new_row))
     counted: int = 0
 
     def add(self, event: Event) -> None:
@@ -87,6 +91,9 @@ class Tally:
         else:
             _bump(self.hourly[(event.experiment, event.arm, hour)], event)
             _bump(self.minutes[(event.experiment, event.arm, period_start(at, 60))], event)
+            day = period_start(at, 86400)
+            for key in segments.segment_keys(event.experiment, event.arm, day, event.segment):
+                _bump(self.segments[key], event)
         self.counted += 1
 
 
@@ -177,6 +184,12 @@ async def count(
             session,
             _table(GuardrailStatsHourly),
             _counter_rows(totals.guardrails, ("experiment_id", "arm_index", "goal", "hour")),
+        )
+        bounded = await segments.bound(session, totals.segments)
+        await add_counters(
+            session,
+            _table(SegmentStatsDaily),
+            _counter_rows(bounded, ("experiment_id", "dimension", "value", "arm_index", "day")),
         )
         if also is not None:
             await also(session, fresh)

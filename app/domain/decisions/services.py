@@ -20,6 +20,7 @@ from app.lib.metrics import FEEDBACKS, SELECTIONS
 from app.lib.snapshot import ArmConfig, Event
 from app.lib.tokens import SelectionClaims, SelectionTokens, TokenError
 from app.targeting import bucket as salted_bucket
+from app.targeting.segments import compact, segment_of
 from app.targeting.split import SPACE
 from app.targeting.split import position as split_position
 
@@ -154,6 +155,8 @@ class DecisionService:
         arm_index, propensity, reason = self.choose(runtime, visitor, vector, attributes, force_arm)
         config = runtime.config
         holdout = is_holdout(reason)
+        # only the bandit's (or fixed split's) own traffic is broken down by segment; in memory, no i/o
+        segment = tuple(compact(segment_of(attributes, time.time()))) if reason == "policy" and attributes else ()
         token, claims = self.tokens.issue(
             tenant=config.organization_id,
             experiment=config.id,
@@ -162,6 +165,7 @@ class DecisionService:
             propensity=propensity,
             ttl_seconds=config.attribution_window_seconds,
             label=reason if holdout else "",
+            segment=segment,
         )
         recorded = False
         # policy-served traffic trains the bandit and counts in its results; gate-served traffic is recorded
@@ -176,6 +180,7 @@ class DecisionService:
                 request_id,
                 claims.g,
                 issued=float(claims.ts),
+                segment=segment,
             )
             recorded = True
         SELECTIONS.labels(reason=reason).inc()
@@ -196,6 +201,7 @@ class DecisionService:
             request_id=request_id,
             label=claims.g,
             issued=float(claims.ts),
+            segment=claims.s,
         )
 
     async def record_exposure(
@@ -208,6 +214,7 @@ class DecisionService:
         request_id: str,
         label: str = "",
         issued: float = 0.0,
+        segment: tuple[str, ...] = (),
     ) -> None:
         conversion = runtime.config.reward_mode == "conversion"
         event = Event(
@@ -223,6 +230,7 @@ class DecisionService:
             request_id=request_id,
             label=label,
             issued=issued,
+            segment=segment,
         )
         try:
             await self.writer.exposure(event)
@@ -264,6 +272,7 @@ class DecisionService:
             request_id=request_id,
             label=claims.g,
             issued=float(claims.ts),
+            segment=claims.s,
         )
         ttl = max(60, claims.x - int(time.time()) + 3600)
         try:
