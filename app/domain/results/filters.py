@@ -16,7 +16,7 @@ from app.lib.errors import InvalidInputError
 CHART_GRANULARITIES: tuple[str, ...] = ("auto", "hour", "day", "week")
 # the same bound as the csv export (app.domain.experiments.export)
 MAX_DAYS = 366
-# an over-time chart's points cost ~0.3 ms each at 10 arms: an explicit granularity may draw at most this many
+# an over-time chart costs ~0.1 ms a point at 10 arms (74 ms for 744 here): an explicit granularity draws at most
 MAX_CHART_POINTS = 24 * 31
 
 
