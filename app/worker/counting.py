@@ -75,8 +75,8 @@ class Tally:
     minutes: defaultdict[tuple[str, int, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     holdout: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     guardrails: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
-    # (experiment, dimension, value, arm, day): the arms' counters broken down by segment, before the cap
-    segments: defaultdict[segments.Key, Row] = field(default_factory=lambda: defaultdict(_new_row))
+    # (experiment, arm, day, segment): the arms' counters per segment as the events carry it, before the cap
+    segments: defaultdict[segments.SegmentKey, Row] = field(default_factory=lambda: defaultdict(_new_row))
     counted: int = 0
 
     def add(self, event: Event) -> None:
@@ -91,9 +91,8 @@ class Tally:
         else:
             _bump(self.hourly[(event.experiment, event.arm, hour)], event)
             _bump(self.minutes[(event.experiment, event.arm, period_start(at, 60))], event)
-            day = period_start(at, 86400)
-            for key in segments.segment_keys(event.experiment, event.arm, day, event.segment):
-                _bump(self.segments[key], event)
+            # one counter per whole segment here; split into its dimensions once per batch (segments.expand)
+            _bump(self.segments[(event.experiment, event.arm, period_start(at, 86400), event.segment)], event)
         self.counted += 1
 
 
@@ -185,7 +184,7 @@ async def count(
             _table(GuardrailStatsHourly),
             _counter_rows(totals.guardrails, ("experiment_id", "arm_index", "goal", "hour")),
         )
-        bounded = await segments.bound(session, totals.segments)
+        bounded = await segments.bound(session, segments.expand(totals.segments))
         await add_counters(
             session,
             _table(SegmentStatsDaily),

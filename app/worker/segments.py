@@ -13,7 +13,6 @@ values is never raced.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -27,6 +26,7 @@ from app.db.models import SegmentValue
 from app.targeting.segments import DIMENSIONS, MAX_VALUES, NOT_SET, OTHER, checked_segment
 
 Key = tuple[str, str, str, int, datetime]  # experiment, dimension, value, arm, day
+SegmentKey = tuple[str, int, datetime, tuple[str, ...]]  # experiment, arm, day, the event's segment
 Row = list[float]
 
 
@@ -37,9 +37,15 @@ def normalised(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(checked_segment(values))
 
 
-def segment_keys(experiment: str, arm: int, day: datetime, values: tuple[str, ...]) -> Iterable[Key]:
-    for dimension, value in zip(DIMENSIONS, normalised(values), strict=True):
-        yield experiment, dimension, value, arm, day
+def expand(totals: dict[SegmentKey, Row]) -> dict[Key, Row]:
+    """the counters per whole segment split into one per dimension and value (each event counts once in each)."""
+    found: defaultdict[Key, Row] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for (experiment, arm, day, values), row in totals.items():
+        for dimension, value in zip(DIMENSIONS, normalised(values), strict=True):
+            target = found[(experiment, dimension, value, arm, day)]
+            for i in range(4):
+                target[i] += row[i]
+    return dict(found)
 
 
 def _free(value: str) -> bool:

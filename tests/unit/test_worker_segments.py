@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from app.lib.snapshot import Event
 from app.targeting.segments import MAX_VALUES
 from app.worker.counting import Tally
-from app.worker.segments import admit, fold
+from app.worker.segments import admit, expand, fold
 
 H = 1_800_000_000 - 1_800_000_000 % 86400  # a day boundary
 DAY = datetime.fromtimestamp(H, tz=UTC)
@@ -58,7 +58,8 @@ def test_tally_counts_the_arms_events_per_segment_and_day_and_leaves_holdout_out
     t.add(Event(kind="f", experiment="e", arm=1, reward=1.0, trials=0, ts=H + 90000, issued=H + 50, segment=segment))
     t.add(Event(kind="x", experiment="e", arm=0, reward=0, trials=1, ts=H + 60, issued=H + 60))  # an older token
     t.add(Event(kind="hx", experiment="e", arm=0, reward=0, trials=1, ts=H, label="rollout", segment=segment))
-    assert t.segments[("e", "device", "mobile", 1, DAY)] == [1, 1, 1.0, 1.0]  # the conversion in its exposure's day
-    assert t.segments[("e", "visitor", "new", 1, DAY)] == [1, 1, 1.0, 1.0]
-    assert t.segments[("e", "country", "", 0, DAY)] == [1, 0, 0.0, 0.0]  # no segment: unset everywhere
-    assert len(t.segments) == 12
+    found = expand(t.segments)
+    assert found[("e", "device", "mobile", 1, DAY)] == [1, 1, 1.0, 1.0]  # the conversion in its exposure's day
+    assert found[("e", "visitor", "new", 1, DAY)] == [1, 1, 1.0, 1.0]
+    assert found[("e", "country", "", 0, DAY)] == [1, 0, 0.0, 0.0]  # no segment: unset everywhere
+    assert len(found) == 12
