@@ -1,6 +1,6 @@
 """segments and the report period in chromium: visitors selected through the api with their device, country,
 language, utm source and visitor type, counted by the real worker, shown per dimension; then the date range and
-granularity controls reshape the charts."""
+granularity controls reshape the charts. and the tag's own part: the first-seen time that tells new visitors."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import Levers
+from tests.e2e.conftest import FixtureSite, Levers
 from tests.e2e.dashboard_support import api_token, seed_hourly, sign_up
+from tests.e2e.tag_support import Org, Traffic, claims, install
 
 pytestmark = pytest.mark.e2e
 
@@ -139,3 +140,43 @@ def test_the_segment_tables_and_the_report_period(context: Any, levers: Levers, 
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
     assert not errors, errors
+
+
+def test_the_tag_tells_new_from_returning_visitors(
+    context: Any, browser: Any, levers: Levers, fixture_site: FixtureSite
+) -> None:
+    from playwright.sync_api import expect
+
+    org = Org(levers, fixture_site.origin)
+    try:
+        org.experiment("hero", [("A", {"text": "Variant A wording"}), ("B", {"text": "Variant B wording"})])
+        install(context, org.snippet)
+        page = context.new_page()
+        traffic = Traffic(page)
+        before = time.time()
+        page.goto(f"{fixture_site.origin}/shop.html?utm_source=Newsletter&utm_medium=email")
+        expect(page.locator("#hero")).to_have_attribute("data-levers-arm", re.compile("A|B"))
+        first_seen = traffic.decides[0]["body"]["n"]
+        assert before - 2 <= first_seen <= time.time() + 2
+        segment = claims(traffic.decision("hero")["t"])["s"]
+        assert segment[0] == "desktop" and segment[3:] == ["newsletter", "email", "new"]
+        # the next page view keeps the first-seen time
+        page.goto(f"{fixture_site.origin}/shop.html")
+        expect(page.locator("#hero")).to_have_attribute("data-levers-arm", re.compile("A|B"))
+        assert traffic.decides[-1]["body"]["n"] == first_seen
+
+        # a visitor whose id the tag stored before it kept the time is a returning one
+        older = browser.new_context()
+        try:
+            older.add_cookies([{"name": "levers_id", "value": "a" * 32, "url": fixture_site.origin}])
+            install(older, org.snippet)
+            back = older.new_page()
+            back_traffic = Traffic(back)
+            back.goto(f"{fixture_site.origin}/shop.html")
+            expect(back.locator("#hero")).to_have_attribute("data-levers-arm", re.compile("A|B"))
+            assert back_traffic.decides[0]["body"]["n"] == 1 and back_traffic.decides[0]["body"]["v"] == "a" * 32
+            assert claims(back_traffic.decision("hero")["t"])["s"][5] == "returning"
+        finally:
+            older.close()
+    finally:
+        org.client.close()
