@@ -48,6 +48,7 @@ bench: install browser bench-http ## run every benchmark and print its figures
 	$(UV) run python bench/guardrails.py
 	$(UV) run python bench/events.py
 	$(UV) run python bench/event_log.py
+	$(UV) run python bench/segments.py
 
 bench-http: install ## hot-path throughput beside a bare litestar route (needs wrk: apt-get install wrk)
 	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \

@@ -31,6 +31,8 @@ class SelectionClaims(msgspec.Struct, frozen=True):
     n: str  # nonce: the feedback de-duplication key
     p: float  # propensity the arm was served with
     g: str = ""  # why a fixed arm was served outside the bandit (select reason), "" when the policy chose
+    # the visitor's segment (app.targeting.segments): its exposure and conversions count in it
+    s: tuple[str, ...] = ()
 
 
 _claims_decoder = msgspec.json.Decoder(SelectionClaims)
@@ -66,6 +68,7 @@ class SelectionTokens:
         ttl_seconds: int,
         now: float | None = None,
         label: str = "",
+        segment: tuple[str, ...] = (),
     ) -> tuple[str, SelectionClaims]:
         issued = int(now if now is not None else time.time())
         claims = SelectionClaims(
@@ -78,6 +81,7 @@ class SelectionTokens:
             n=_b64(random_bytes(12)),
             p=propensity,
             g=label,
+            s=segment,
         )
         body = _b64(msgspec.json.encode(claims))
         return f"{body}.{self._sign(body)}", claims

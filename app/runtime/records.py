@@ -129,6 +129,8 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     # mark of it in postgres too, so a replay after redis lost the web's mark is not counted twice. a select's
     # own exposure can't be replayed and goes without, sparing postgres a row per selection
     marked: bool = False
+    # the visitor's segment, one value per app.targeting.segments.DIMENSIONS (trailing unset ones dropped)
+    segment: tuple[str, ...] = ()
 
 
 experiment_decoder = msgspec.json.Decoder(ExperimentConfig)

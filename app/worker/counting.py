@@ -24,9 +24,11 @@ from app.db.models import (
     Experiment,
     GuardrailStatsHourly,
     HoldoutStatsHourly,
+    SegmentStatsDaily,
     StreamCheckpoint,
 )
 from app.runtime.records import Event, ExperimentConfig
+from app.worker import segments
 from app.worker.event_log import EventLog, exposed_at
 from app.worker.streams import Entry, id_after
 
@@ -69,6 +71,8 @@ class Tally:
     minutes: defaultdict[tuple[str, int, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     holdout: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
     guardrails: defaultdict[tuple[str, int, str, datetime], Row] = field(default_factory=lambda: defaultdict(_new_row))
+    # (experiment, arm, day, segment): the arms' counters per segment as the events carry it, before the cap
+    segments: defaultdict[segments.SegmentKey, Row] = field(default_factory=lambda: defaultdict(_new_row))
     counted: int = 0
 
     def add(self, event: Event) -> None:
@@ -83,6 +87,8 @@ class Tally:
         else:
             _bump(self.hourly[(event.experiment, event.arm, hour)], event)
             _bump(self.minutes[(event.experiment, event.arm, period_start(at, 60))], event)
+            # one counter per whole segment here; split into its dimensions once per batch (segments.expand)
+            _bump(self.segments[(event.experiment, event.arm, period_start(at, 86400), event.segment)], event)
         self.counted += 1
 
 
@@ -188,6 +194,12 @@ async def count(
             session,
             _table(GuardrailStatsHourly),
             _counter_rows(totals.guardrails, ("experiment_id", "arm_index", "goal", "hour")),
+        )
+        bounded = await segments.bound(session, segments.expand(totals.segments))
+        await add_counters(
+            session,
+            _table(SegmentStatsDaily),
+            _counter_rows(bounded, ("experiment_id", "dimension", "value", "arm_index", "day")),
         )
         if also is not None:
             await also(session, fresh)

@@ -57,7 +57,9 @@
   }
   function visitor() {
     if (!stored()) return memId || (memId = rand());
-    var m = d.cookie.match(/(?:^|; )levers_id=(\w+)/), id = (m && m[1]) || get("id") || memId || rand();
+    var m = d.cookie.match(/(?:^|; )levers_id=(\w+)/), known = (m && m[1]) || get("id"), id = known || memId || rand();
+    // first seen (unix seconds) tells new from returning visitors; an id stored before we kept it is returning
+    if (!get("fs")) put("fs", known ? 1 : Math.round(now() / 1000));
     put("id", id);
     cookie(id, 34560000);
     return (memId = id);
@@ -257,7 +259,7 @@
     timer = setTimeout(function () { late = 1; end(); }, v.first && !grantedLate ? Math.max(0, Math.min(TIMEOUT, 1900 - performance.now())) : TIMEOUT);
     fetch(API + "/d", {
       method: "POST", credentials: "omit",
-      body: JSON.stringify({ v: visitor(), x: keys, u: loc.href, r: d.referrer, l: nav.language || "", a: attrs, s: s, f: FORCE || {} })
+      body: JSON.stringify({ v: visitor(), x: keys, u: loc.href, r: d.referrer, l: nav.language || "", a: attrs, s: s, f: FORCE || {}, n: (stored() && get("fs")) || 0 })
     }).then(function (r) { return r.ok ? r.json() : { d: [] }; }).then(function (res) {
       if (late) return log("decision too late: control kept, nothing recorded");
       clearTimeout(timer);

@@ -8,7 +8,14 @@ from app.db.models.gates import FeatureGate, HoldoutStatsHourly
 from app.db.models.guardrails import AuditEntry, GuardrailStatsHourly
 from app.db.models.recovery import ExperimentParams, FeedbackMark, MemberChange
 from app.db.models.sites import Site
-from app.db.models.statistics import ArmStatsHourly, ArmStatsMinute, PolicySnapshot, StreamCheckpoint
+from app.db.models.statistics import (
+    ArmStatsHourly,
+    ArmStatsMinute,
+    PolicySnapshot,
+    SegmentStatsDaily,
+    SegmentValue,
+    StreamCheckpoint,
+)
 from app.db.models.team import Invitation
 
 __all__ = [
@@ -33,6 +40,8 @@ __all__ = [
     "Pool",
     "RewardMode",
     "Role",
+    "SegmentStatsDaily",
+    "SegmentValue",
     "Site",
     "StreamCheckpoint",
     "User",

@@ -42,6 +42,33 @@ class ArmStatsMinute(KeyedBase):
     reward_sum_sq: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class SegmentStatsDaily(KeyedBase):
+    """per-arm counters for one day and one value of one segment dimension (app.targeting.segments); the
+    values are bounded per experiment and dimension by segment_values (app.worker.segments)."""
+
+    __tablename__ = "segment_stats_daily"
+
+    experiment_id: Mapped[UUID] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    arm_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), primary_key=True)
+    exposures: Mapped[int] = mapped_column(BigInteger, default=0)
+    feedbacks: Mapped[int] = mapped_column(BigInteger, default=0)
+    reward_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    reward_sum_sq: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SegmentValue(KeyedBase):
+    """the values of a dimension an experiment counts on their own; past the cap, new ones count as "other"."""
+
+    __tablename__ = "segment_values"
+
+    experiment_id: Mapped[UUID] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
 class StreamCheckpoint(KeyedBase):
     """the last stream entry whose statistics are in postgres, per stream."""
 
@@ -61,4 +88,12 @@ class PolicySnapshot(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
-__all__ = ["ArmStatsHourly", "ArmStatsMinute", "PolicySnapshot", "StreamCheckpoint", "metadata"]
+__all__ = [
+    "ArmStatsHourly",
+    "ArmStatsMinute",
+    "PolicySnapshot",
+    "SegmentStatsDaily",
+    "SegmentValue",
+    "StreamCheckpoint",
+    "metadata",
+]

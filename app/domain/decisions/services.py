@@ -21,6 +21,7 @@ from app.runtime.hotcache import ExperimentRuntime, HotCache
 from app.runtime.records import ArmConfig, Event
 from app.runtime.rewards import check_reward
 from app.targeting import bucket as salted_bucket
+from app.targeting.segments import compact, segment_of
 from app.targeting.split import SPACE
 from app.targeting.split import position as split_position
 
@@ -159,6 +160,8 @@ class DecisionService:
         arm_index, propensity, reason = self.choose(runtime, visitor, vector, attributes, force_arm)
         config = runtime.config
         holdout = is_holdout(reason)
+        # only the bandit's (or fixed split's) own traffic is broken down by segment; in memory, no i/o
+        segment = tuple(compact(segment_of(attributes, time.time()))) if reason == "policy" and attributes else ()
         token, claims = self.tokens.issue(
             tenant=config.organization_id,
             experiment=config.id,
@@ -167,6 +170,7 @@ class DecisionService:
             propensity=propensity,
             ttl_seconds=config.attribution_window_seconds,
             label=reason if holdout else "",
+            segment=segment,
         )
         recorded = False
         # policy-served traffic trains the bandit and counts in its results; gate-served traffic is recorded
@@ -181,6 +185,7 @@ class DecisionService:
                 request_id,
                 claims.g,
                 issued=float(claims.ts),
+                segment=segment,
             )
             recorded = True
         counter = _SELECTED.get(reason)
@@ -204,6 +209,7 @@ class DecisionService:
             request_id=request_id,
             label=claims.g,
             issued=float(claims.ts),
+            segment=claims.s,
         )
 
     async def record_exposure(
@@ -216,6 +222,7 @@ class DecisionService:
         request_id: str,
         label: str = "",
         issued: float = 0.0,
+        segment: tuple[str, ...] = (),
     ) -> None:
         conversion = runtime.config.reward_mode == "conversion"
         event = Event(
@@ -231,6 +238,7 @@ class DecisionService:
             request_id=request_id,
             label=label,
             issued=issued,
+            segment=segment,
         )
         try:
             await self.writer.exposure(event)
@@ -272,6 +280,7 @@ class DecisionService:
             request_id=request_id,
             label=claims.g,
             issued=float(claims.ts),
+            segment=claims.s,
         )
         ttl = dedup_ttl(claims.x)
         try:

@@ -36,6 +36,8 @@ from app.domain.gates.services import holdout_stats
 from app.domain.guardrails.services import audit_trail
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
 from app.domain.pools.services import PoolService, provide_pool_service
+from app.domain.results.filters import ReportFilter, report_filter
+from app.domain.results.segments import load_segments, segments_csv
 from app.domain.results.services import ResultsService, provide_results_service
 from app.domain.sites.services import SiteService, provide_site_service
 from app.domain.team.guards import current_member
@@ -49,7 +51,9 @@ Form = URLEncodedBody[dict[str, str]]
 ACTIONS: dict[str, Status] = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
 
 
-def _results_context(experiment: Experiment, view: Any, principal: Principal) -> dict[str, Any]:
+def _results_context(
+    experiment: Experiment, view: Any, principal: Principal, report: ReportFilter | None = None
+) -> dict[str, Any]:
     return {
         "experiment": experiment,
         "results": view,
@@ -57,6 +61,7 @@ def _results_context(experiment: Experiment, view: Any, principal: Principal) ->
         "charts_json": json_for_script(view.charts),
         "principal": principal,
         "polling": experiment.status == ExperimentStatus.RUNNING,
+        "report": report or ReportFilter(),
     }
 
 
@@ -202,10 +207,16 @@ class ExperimentPages(Controller):
         sites: NamedDependency[SiteService],
         principal: NamedDependency[Principal],
         request: HTMXRequest,
+        start: FromQuery[str | None] = None,
+        end: FromQuery[str | None] = None,
+        granularity: FromQuery[str | None] = None,
     ) -> Template:
-        experiment, view = await results.results(principal, experiment_id)
+        """the experiment and its results; start, end (utc days) and granularity filter the charts and segments."""
+        report = report_filter(start, end, granularity)
+        experiment, view = await results.results(principal, experiment_id, report)
         site = await sites.get(principal, experiment.site_id) if experiment.site_id is not None else None
-        context = _results_context(experiment, view, principal)
+        context = _results_context(experiment, view, principal, report)
+        context["segments"] = await load_segments(results.session, experiment, report)
         context["site"] = site
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["audit"] = await audit_trail(results.session, experiment)
@@ -221,9 +232,14 @@ class ExperimentPages(Controller):
         experiment_id: FromPath[UUID],
         results: NamedDependency[ResultsService],
         principal: NamedDependency[Principal],
+        start: FromQuery[str | None] = None,
+        end: FromQuery[str | None] = None,
+        granularity: FromQuery[str | None] = None,
     ) -> Template:
-        experiment, view = await results.results(principal, experiment_id)
-        context = _results_context(experiment, view, principal)
+        report = report_filter(start, end, granularity)
+        experiment, view = await results.results(principal, experiment_id, report)
+        context = _results_context(experiment, view, principal, report)
+        context["segments"] = await load_segments(results.session, experiment, report)
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["classic"] = await load_classic(results.session, experiment)
         return HTMXTemplate(template_name="experiments/partials/_results.html", context=context)
@@ -247,6 +263,21 @@ class ExperimentPages(Controller):
     ) -> Response[str]:
         experiment = await results.experiment(principal, experiment_id)
         return _csv(await results.hourly_csv(experiment), f"{experiment.key}-hourly.csv")
+
+    @get("/{experiment_id:uuid}/segments.csv")
+    async def segments_export(
+        self,
+        experiment_id: FromPath[UUID],
+        results: NamedDependency[ResultsService],
+        principal: NamedDependency[Principal],
+        start: FromQuery[str | None] = None,
+        end: FromQuery[str | None] = None,
+    ) -> Response[str]:
+        """the segment tables of a date range (utc days, both included), one row per segment and arm."""
+        report = report_filter(start, end, None)
+        experiment = await results.experiment(principal, experiment_id)
+        view = await load_segments(results.session, experiment, report)
+        return _csv(segments_csv(view), f"{experiment.key}-segments.csv")
 
     @get("/{experiment_id:uuid}/series.csv")
     async def series_export(

@@ -11,23 +11,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-Unit = Literal["minute", "hour", "day"]
+Unit = Literal["minute", "hour", "day", "week"]
 
 MAX_POINTS = 100
-UNIT_SECONDS: dict[Unit, int] = {"minute": 60, "hour": 3600, "day": 86400}
+UNIT_SECONDS: dict[Unit, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+# the unix epoch fell on a thursday: weeks start on the monday three days later, as iso weeks (and the csv) do
+WEEK_OFFSET = 4 * 86400
 # readable steps per unit; hour steps divide a day, so hourly points fall on the same clock times every day
 STEPS: dict[Unit, tuple[int, ...]] = {
     "minute": (1, 2, 5, 10, 15, 30),
     "hour": (1, 2, 3, 4, 6, 12),
     "day": (1, 2, 7, 14, 30, 91, 365),
+    "week": (1,),
 }
 # the longest span each unit is used for: minutes for the first hours, hours for the first two weeks
-UNIT_UP_TO: dict[Unit, float] = {"minute": 6 * 3600, "hour": 14 * 86400, "day": math.inf}
+UNIT_UP_TO: dict[Unit, float] = {"minute": 6 * 3600, "hour": 14 * 86400, "day": math.inf, "week": math.inf}
 LABELS: dict[Unit, tuple[str, str]] = {
     # (the table's label, the chart axis's shorter one)
     "minute": ("%Y-%m-%d %H:%M", "%H:%M"),
     "hour": ("%Y-%m-%d %H:00", "%b %d %H:00"),
     "day": ("%Y-%m-%d", "%b %d"),
+    "week": ("week of %Y-%m-%d", "%b %d"),
 }
 
 
@@ -64,8 +68,11 @@ def choose_period(span_seconds: float, finest: Unit = "minute", max_points: int 
 
 
 def period_origin(first: datetime, period: Period) -> datetime:
-    """the start of the period holding ``first``: whole days count from midnight utc, the rest from the epoch."""
+    """the start of the period holding ``first``: whole days count from midnight utc, weeks from monday, the rest
+    from the epoch."""
     ts = first.timestamp()
+    if period.unit == "week":
+        return datetime.fromtimestamp(ts - (ts - WEEK_OFFSET) % period.seconds, tz=UTC)
     step = UNIT_SECONDS["day"] if period.unit == "day" else period.seconds
     return datetime.fromtimestamp(ts - ts % step, tz=UTC)
 

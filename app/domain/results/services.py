@@ -11,11 +11,12 @@ from uuid import UUID
 import numpy as np
 from litestar import Request
 from litestar.di import NamedDependency
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ArmStatsHourly, ArmStatsMinute, Experiment, ExperimentStatus, RewardMode
 from app.domain.results.charts import Grid
+from app.domain.results.filters import ReportFilter
 from app.domain.results.model import Counters, ResultsView, bucket_hours, build_results
 from app.domain.results.periods import Period, choose_period, period_count, period_origin
 from app.lib.auth import Principal
@@ -111,23 +112,29 @@ class ResultsService:
                 matrices[:, b, arm] = (exposures, feedbacks, reward_sum, reward_sum_sq)
         return Counters(first, size, matrices[0], matrices[1], matrices[2], matrices[3], updated_at)
 
-    async def _span(self, model: Any, column: Any, experiment: Experiment) -> tuple[datetime | None, datetime | None]:
-        first, last = (
-            await self.session.execute(
-                select(func.min(column), func.max(column)).where(model.experiment_id == experiment.id)
-            )
-        ).one()
+    async def _span(
+        self, model: Any, column: Any, experiment: Experiment, report: ReportFilter | None = None
+    ) -> tuple[datetime | None, datetime | None]:
+        query = select(func.min(column), func.max(column)).where(model.experiment_id == experiment.id)
+        first, last = (await self.session.execute(_in_range(query, column, report))).one()
         return first, last
 
     async def _grid(
-        self, model: Any, column: Any, experiment: Experiment, first: datetime, last: datetime, period: Period
+        self,
+        model: Any,
+        column: Any,
+        experiment: Experiment,
+        first: datetime,
+        last: datetime,
+        period: Period,
+        report: ReportFilter | None = None,
     ) -> Grid:
         """the rows of ``model`` summed per ``period`` (from the period holding ``first``) and arm, in postgres."""
         k = len(experiment.pool.arms)
         origin = period_origin(first, period)
         count = period_count(origin, last, period)
         bucket = cast(func.floor(func.extract("epoch", column - origin) / period.seconds), Integer).label("bucket")
-        rows = await self.session.execute(
+        query = (
             select(
                 bucket,
                 model.arm_index,
@@ -139,17 +146,30 @@ class ResultsService:
             .where(model.experiment_id == experiment.id, model.arm_index < k)
             .group_by(bucket, model.arm_index)
         )
+        rows = await self.session.execute(_in_range(query, column, report))
         matrices = np.zeros((4, count, k))
         for b, arm, exposures, feedbacks, reward_sum, reward_sum_sq in rows:
             if 0 <= b < count and 0 <= arm < k:
                 matrices[:, b, arm] = (exposures, feedbacks, reward_sum, reward_sum_sq)
         return Grid(origin, period, matrices[0], matrices[1], matrices[2], matrices[3])
 
-    async def chart_grid(self, experiment: Experiment, counters: Counters) -> Grid | None:
+    async def chart_grid(
+        self, experiment: Experiment, counters: Counters, report: ReportFilter | None = None
+    ) -> Grid | None:
         """the over-time charts' counters: per few minutes while the experiment is young and its minute rows are
-        all kept (they hold the same events as the hourly ones), else per hours or days from the hourly rows."""
+        all kept (they hold the same events as the hourly ones), else per hours or days from the hourly rows.
+        a report filter limits them to its date range, at its granularity when one is chosen."""
         if counters.start is None:
             return None
+        if report is not None and not report.is_default:
+            first, last = await self._span(ArmStatsHourly, ArmStatsHourly.hour, experiment, report)
+            if first is None or last is None:
+                # nothing in the range: no charts, rather than the whole experiment's
+                empty = np.zeros((0, len(experiment.pool.arms)))
+                return Grid(counters.start, report.period or Period("day", 1), empty, empty, empty, empty)
+            report.check_points(first, last)
+            period = report.period or choose_period((last - first).total_seconds() + 3600, finest="hour")
+            return await self._grid(ArmStatsHourly, ArmStatsHourly.hour, experiment, first, last, period, report)
         first, last = await self._span(ArmStatsMinute, ArmStatsMinute.minute, experiment)
         if first is not None and last is not None and first < counters.start + timedelta(hours=1):
             period = choose_period((last - first).total_seconds() + 60)
@@ -167,11 +187,13 @@ class ResultsService:
         period = choose_period((last - first).total_seconds() + 3600, finest="hour")
         return await self._grid(ArmStatsHourly, ArmStatsHourly.hour, experiment, first, last, period)
 
-    async def results(self, principal: Principal, experiment_id: UUID) -> tuple[Experiment, ResultsView]:
+    async def results(
+        self, principal: Principal, experiment_id: UUID, report: ReportFilter | None = None
+    ) -> tuple[Experiment, ResultsView]:
         experiment = await self.experiment(principal, experiment_id)
-        return experiment, await self.results_of(experiment)
+        return experiment, await self.results_of(experiment, report)
 
-    async def results_of(self, experiment: Experiment) -> ResultsView:
+    async def results_of(self, experiment: Experiment, report: ReportFilter | None = None) -> ResultsView:
         arms = experiment.pool.arms
         counters = await self.counters(experiment)
         return build_results(
@@ -184,7 +206,7 @@ class ResultsService:
             thresholds=thresholds_of(experiment),
             prior=(experiment.prior_alpha, experiment.prior_beta),
             traffic_now=traffic_now(experiment, self.cache),
-            grid=await self.chart_grid(experiment, counters),
+            grid=await self.chart_grid(experiment, counters, report),
         )
 
     def totals_csv(self, experiment: Experiment, view: ResultsView) -> str:
@@ -225,6 +247,14 @@ class ResultsService:
                 [iso_hour(hour), arm, safe_cell(names.get(arm, "")), exposures, feedbacks, reward_sum, reward_sum_sq]
             )
         return out.getvalue()
+
+
+def _in_range(query: Select[Any], column: Any, report: ReportFilter | None) -> Select[Any]:
+    if report is not None and report.low is not None:
+        query = query.where(column >= report.low)
+    if report is not None and report.high is not None:
+        query = query.where(column < report.high)
+    return query
 
 
 def iso_hour(hour: datetime) -> str:

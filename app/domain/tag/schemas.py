@@ -21,6 +21,7 @@ class DecideRequest(msgspec.Struct, forbid_unknown_fields=True):
     a: Annotated[dict[Annotated[str, msgspec.Meta(max_length=50)], Attribute], msgspec.Meta(max_length=30)] = {}
     s: Annotated[dict[Short, Token], msgspec.Meta(max_length=50)] = {}  # sticky: key -> live selection token
     f: Annotated[dict[Short, Short], msgspec.Meta(max_length=50)] = {}  # qa: key -> forced arm name or index
+    n: Annotated[int, msgspec.Meta(ge=0)] = 0  # visitor first seen (unix seconds), 0 when the id isn't stored
 
 
 class TagDecision(msgspec.Struct):

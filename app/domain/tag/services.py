@@ -59,11 +59,14 @@ def device_of(user_agent: str) -> str:
 
 def visitor_attributes(body: DecideRequest, user_agent: str) -> dict[str, Any]:
     """what targeting rules look at: custom attributes flat by name, then the standard ones (which win):
-    url, path, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, language."""
+    url, path, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, language,
+    visitor_first_seen (unix seconds, from the tag's stored visitor id)."""
     url = urlsplit(body.u)
     query = parse_qs(url.query)
     # the country only ever comes from the cdn's header (app.domain.gates.attributes), never from the page
-    attributes: dict[str, Any] = {name: value for name, value in body.a.items() if name != "country"}
+    attributes: dict[str, Any] = {
+        name: value for name, value in body.a.items() if name not in ("country", "visitor_first_seen")
+    }
     attributes.update(
         url=body.u,
         path=url.path or "/",
@@ -73,6 +76,8 @@ def visitor_attributes(body: DecideRequest, user_agent: str) -> dict[str, Any]:
     )
     if body.l:  # else accept-language fills it in
         attributes["language"] = body.l.lower()
+    if body.n > 0:  # when the tag first stored this visitor's id: new vs returning
+        attributes["visitor_first_seen"] = body.n
     return attributes
 
 
@@ -297,6 +302,7 @@ class TagService:
             label=claims.g,
             issued=float(claims.ts),
             eid=eid_mark(claims.e, entry.item.d) if entry.item.d else "",
+            segment=claims.s,
         )
         return writer.conversion_operation(event, claims.n, entry.item.d or "", self._ttl(claims))
 
