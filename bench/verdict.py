@@ -2,6 +2,8 @@
 
 2 arms (or 3), 5% base rate, 1,000 visitors a day in hourly batches, a look at the end of every day
 for 28 days; the rule of ``app.stats.decision`` on the hourly counters (``app.stats.simulate``).
+"thompson" is the default allocation (thompson sampling with the 5% exploration floor), "plain
+thompson" the same without a floor.
 prints, per scenario, the share of runs that shipped each arm by day 7, 14 and 28, the share that
 said "no difference", the mean visitors per arm, and for the drift scenarios what the same rule
 on pooled totals would have shipped. then the coverage of the revenue interval.
@@ -18,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.bandits.floor import DEFAULT_FLOOR
 from app.stats import ArmTotals, analyze
 from app.stats.batch import SHIP
 from app.stats.simulate import Outcome, pooled_outcome, run, stationary, weekday_weekend
@@ -37,20 +40,27 @@ def shipped_by(outcome: Outcome, day: int) -> np.ndarray:
 
 
 def table(runs: int, seed: int) -> None:
+    # "thompson": the product's default allocation, thompson sampling with the 5% exploration floor;
+    # "plain thompson": no floor (exploration_floor 0), the losers starved harder
+    floor = DEFAULT_FLOOR
     scenarios = [
-        stationary("a/a, even split", [0.05, 0.05], DAYS),
-        stationary("a/a, thompson", [0.05, 0.05], DAYS, "thompson"),
-        stationary("+20%, even split", [0.05, 0.06], DAYS),
-        stationary("+20%, thompson", [0.05, 0.06], DAYS, "thompson"),
-        stationary("starved 3/3.5/6%, thompson", [0.03, 0.035, 0.06], DAYS, "thompson"),
-        weekday_weekend("drift +10%, split against b", 0.1, DAYS),
-        weekday_weekend("drift +10%, thompson", 0.1, DAYS, allocation="thompson"),
-        weekday_weekend("drift +20%, thompson", 0.2, DAYS, allocation="thompson"),
+        (stationary("a/a, even split", [0.05, 0.05], DAYS), 0.0),
+        (stationary("a/a, thompson", [0.05, 0.05], DAYS, "thompson"), floor),
+        (stationary("a/a, plain thompson", [0.05, 0.05], DAYS, "thompson"), 0.0),
+        (stationary("+20%, even split", [0.05, 0.06], DAYS), 0.0),
+        (stationary("+20%, thompson", [0.05, 0.06], DAYS, "thompson"), floor),
+        (stationary("+20%, plain thompson", [0.05, 0.06], DAYS, "thompson"), 0.0),
+        (stationary("starved 3/3.5/6%, thompson", [0.03, 0.035, 0.06], DAYS, "thompson"), floor),
+        (stationary("starved, plain thompson", [0.03, 0.035, 0.06], DAYS, "thompson"), 0.0),
+        (weekday_weekend("drift +10%, split against b", 0.1, DAYS), 0.0),
+        (weekday_weekend("drift +10%, thompson", 0.1, DAYS, allocation="thompson"), floor),
+        (weekday_weekend("drift +10%, plain thompson", 0.1, DAYS, allocation="thompson"), 0.0),
+        (weekday_weekend("drift +20%, thompson", 0.2, DAYS, allocation="thompson"), floor),
     ]
     print(f"{'scenario':32} {'day':>4} {'shipped per arm':>24} {'no diff':>8} {'visitors per arm':>24}")
-    for scenario in scenarios:
+    for scenario, scenario_floor in scenarios:
         started = time.perf_counter()
-        outcome = run(scenario, runs, seed=seed)
+        outcome = run(scenario, runs, seed=seed, floor=scenario_floor)
         visitors = outcome.trials.sum(axis=1).mean(axis=0)
         for day in (7, 14, 28):
             shares = " ".join(f"{v:6.1%}" for v in shipped_by(outcome, day))

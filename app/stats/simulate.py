@@ -2,7 +2,8 @@
 
 an experiment gets ``per_day`` visitors a day in hourly batches for ``days`` days; each hour the
 allocation is fixed (an even split, a scripted one, or thompson sampling on the pooled counts so
-far, like ``beta_ts`` trained hourly), visitors convert at ``rates[hour, arm]``, and at the end of
+far, like ``beta_ts`` trained hourly, optionally with the exploration floor of ``app.bandits.floor``),
+visitors convert at ``rates[hour, arm]``, and at the end of
 every day the rule of ``app.stats.decision`` runs on the hourly counters (periods = hours). arrays
 have shape (runs, hours, arms), so a thousand runs of four weeks take seconds.
 """
@@ -81,18 +82,31 @@ def weekday_weekend(
     return Scenario(name, rates, allocation, shares)
 
 
-def _thompson_counts(a: np.ndarray, b: np.ndarray, visitors: int, rng: np.random.Generator) -> np.ndarray:
-    """each visitor gets the arm with the highest posterior draw: counts (runs, k)."""
+def _thompson_counts(
+    a: np.ndarray, b: np.ndarray, visitors: int, rng: np.random.Generator, floor: float = 0.0
+) -> np.ndarray:
+    """each visitor gets the arm with the highest posterior draw, or with probability ``floor`` a
+    uniformly random arm (``app.bandits.floor.explore``): counts (runs, k)."""
     runs, k = a.shape
     draws = rng.beta(a[:, None, :], b[:, None, :], size=(runs, visitors, k))
     chosen = draws.argmax(axis=-1)
+    if floor > 0.0:
+        explored = rng.random((runs, visitors)) < floor
+        chosen = np.where(explored, rng.integers(k, size=(runs, visitors)), chosen)
     counts: np.ndarray = (chosen[..., None] == np.arange(k)).sum(axis=1).astype(float)
     return counts
 
 
 def run(
-    scenario: Scenario, runs: int, per_day: int = 1_000, seed: int = 0, thresholds: DecisionThresholds | None = None
+    scenario: Scenario,
+    runs: int,
+    per_day: int = 1_000,
+    seed: int = 0,
+    thresholds: DecisionThresholds | None = None,
+    floor: float = 0.0,
 ) -> Outcome:
+    """``floor``: the thompson allocation's exploration floor (the product's default is
+    ``app.bandits.floor.DEFAULT_FLOOR``; 0 is plain thompson sampling)."""
     rng = np.random.default_rng(seed)
     hours, k = scenario.rates.shape
     per_hour = per_day // HOURS_PER_DAY
@@ -103,7 +117,7 @@ def run(
     b = np.ones((runs, k))
     for h in range(hours):
         if scenario.allocation == "thompson":
-            n = _thompson_counts(a, b, per_hour, rng)
+            n = _thompson_counts(a, b, per_hour, rng, floor)
         else:
             p = np.full(k, 1.0 / k) if scenario.shares is None else scenario.shares[h]
             n = rng.multinomial(per_hour, p, size=runs).astype(float)

@@ -100,3 +100,71 @@ async def test_the_largest_reward_is_set_from_the_form(tenant: Tenant) -> None:
     assert (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()["reward_max"] == 250
     detail = await page.get(f"/experiments/{experiment['id']}")
     assert 'id="reward-max">250 ' in detail.text
+
+
+async def test_guardrails_and_automatic_decisions_are_set_from_the_form(tenant: Tenant) -> None:
+    experiment = await tenant.experiment(goal={"type": "event", "event": "checkout"})
+    page = await PageSession(tenant.client).login(tenant.email)
+    shown = await page.get(f"/experiments/{experiment['id']}/edit")
+    assert 'id="guardrail-0-goal"' in shown.text and 'name="auto_ship"' in shown.text
+    form = {
+        "name": "cta",
+        "arm-0-name": "arm-0",
+        "arm-1-name": "arm-1",
+        "control_index": "0",
+        "goal_type": "event",
+        "goal_event": "checkout",
+        "traffic_percent": "100",
+        "prob_best": "95",
+        "max_expected_loss": "0.5",
+        "min_trials_per_arm": "100",
+        "practical_difference": "2",
+        "guardrails_form": "1",
+        # a blank first row is skipped: the filled rows move up
+        "guardrail-0-goal": "",
+        "guardrail-0-tolerance": "5",
+        "guardrail-1-goal": "bounce",
+        "guardrail-1-better": "lower",
+        "guardrail-1-tolerance": "10",
+        "guardrail-2-goal": "add_to_cart",
+        "guardrail-2-better": "higher",
+        "guardrail-2-tolerance": "2.5",
+        "auto_ship": "on",
+        "auto_drop": "on",
+    }
+    saved = await page.post(f"/experiments/{experiment['id']}/edit", form)
+    assert saved.status_code in (302, 303), saved.text
+    after = (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()
+    assert after["guardrails"] == [
+        {"goal": "bounce", "better": "lower", "tolerance": 0.1},
+        {"goal": "add_to_cart", "better": "higher", "tolerance": 0.025},
+    ]
+    assert after["auto_ship"] is True and after["auto_drop"] is True
+    again = await page.get(f"/experiments/{experiment['id']}/edit")
+    shown_row = 'id="guardrail-0-goal" name="guardrail-0-goal" maxlength="200" placeholder="bounce" value="bounce"'
+    assert shown_row in again.text
+    assert 'name="auto_ship" id="auto_ship" checked' in again.text
+
+    # bad input: a tolerance that is not a percentage, the same goal twice, the experiment's own goal,
+    # a tolerance without a goal, an unknown direction; each error names its field and nothing is saved
+    cases = [
+        ({"guardrail-1-tolerance": "150"}, "guardrail-0-tolerance"),
+        ({"guardrail-1-tolerance": "nan"}, "guardrail-0-tolerance"),
+        ({"guardrail-2-goal": "bounce"}, "guardrail-1-goal"),
+        ({"guardrail-1-goal": "checkout"}, "guardrail-0-goal"),
+        ({"guardrail-0-tolerance": "7"}, "guardrail-0-goal"),
+        ({"guardrail-2-better": "sideways"}, "guardrail-1-better"),
+    ]
+    for change, field in cases:
+        bad = await page.post(f"/experiments/{experiment['id']}/edit", {**form, **change})
+        assert bad.status_code == 422, change
+        assert f'id="{field}-error"' in bad.text, (change, bad.text[:2000])
+    unchanged = (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()
+    assert unchanged["guardrails"] == after["guardrails"]
+
+    # unticking turns automatic decisions off; clearing the rows removes the guardrails
+    cleared = {k: v for k, v in form.items() if not k.startswith(("guardrail-", "auto_"))}
+    saved = await page.post(f"/experiments/{experiment['id']}/edit", cleared)
+    assert saved.status_code in (302, 303), saved.text
+    final = (await tenant.get(f"/api/v1/experiments/{experiment['id']}", 200)).json()
+    assert final["guardrails"] == [] and final["auto_ship"] is False and final["auto_drop"] is False

@@ -16,6 +16,9 @@ MAX_ARMS = 20
 RECOMMENDED_POLICY = "stratified_ts"
 ARM_FIELDS = ("name", "text", "html", "redirect", "class", "style", "attributes")
 GOALS = {"click": "selector", "url": "url", "event": "event"}
+# guardrail rows the form shows (the api takes up to 10)
+GUARDRAIL_ROWS = 3
+GUARDRAIL_FIELDS = ("goal", "better", "tolerance")
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
 STYLE_PROPERTY = re.compile(r"^-{0,2}[A-Za-z][-A-Za-z0-9]*$")
 
@@ -57,6 +60,7 @@ def blank_values() -> dict[str, Any]:
         "min_trials_per_arm": "100",
         "practical_difference": "2",
         "allocation": "bandit",
+        "guardrails_form": "1",
     }
 
 
@@ -85,6 +89,15 @@ def values_of(experiment: Experiment) -> dict[str, Any]:
     for kind, key in GOALS.items():
         if goal.get("type") == kind:
             values[f"goal_{key}"] = goal.get(key, "")
+    values["guardrails_form"] = "1"
+    for i, guardrail in enumerate((experiment.guardrails or [])[:GUARDRAIL_ROWS]):
+        values[f"guardrail-{i}-goal"] = guardrail.get("goal", "")
+        values[f"guardrail-{i}-better"] = guardrail.get("better", "higher")
+        values[f"guardrail-{i}-tolerance"] = f"{float(guardrail.get('tolerance', 0.05)) * 100:g}"
+    if experiment.auto_ship:
+        values["auto_ship"] = "on"
+    if experiment.auto_drop:
+        values["auto_drop"] = "on"
     for arm in experiment.pool.arms:
         p = arm.payload or {}
         prefix = f"arm-{arm.index}-"
@@ -197,6 +210,10 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     floor = _floor(values, errors)
     if floor is not None:
         form.body["exploration_floor"] = floor
+    if "guardrails_form" in values:
+        form.body["guardrails"] = _guardrails(values, form.body["goal"], errors)
+        form.body["auto_ship"] = values.get("auto_ship") == "on"
+        form.body["auto_drop"] = values.get("auto_drop") == "on"
     if not started:
         form.body["protocol"] = values.get("protocol") or RECOMMENDED_POLICY
         form.body["reward_mode"] = values.get("reward_mode") or "conversion"
@@ -212,6 +229,44 @@ def _floor(values: dict[str, Any], errors: dict[str, str]) -> float | None:
     if floor >= 100:
         errors["exploration_floor"] = message
     return floor / 100
+
+
+def _guardrails(values: dict[str, Any], goal: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+    """the filled guardrail rows; blank rows are skipped, filled ones move up so row i is guardrails[i]."""
+    rows = [
+        {f: str(values.get(f"guardrail-{i}-{f}", "")).strip() for f in GUARDRAIL_FIELDS} for i in range(GUARDRAIL_ROWS)
+    ]
+    filled = [r for r in rows if r["goal"] or r["tolerance"] not in ("", "5")]
+    for i in range(GUARDRAIL_ROWS):
+        row = filled[i] if i < len(filled) else {"goal": "", "better": "higher", "tolerance": "5"}
+        for f in GUARDRAIL_FIELDS:
+            values[f"guardrail-{i}-{f}"] = row[f]
+    own = next((str(goal[key]) for key in GOALS.values() if key in goal), None)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, row in enumerate(filled):
+        prefix = f"guardrail-{i}-"
+        name = row["goal"]
+        if not name:
+            errors[prefix + "goal"] = "Name the goal this guardrail watches, or clear the row."
+        elif len(name) > 200:
+            errors[prefix + "goal"] = "Keep the goal name under 200 characters."
+        elif name in seen or name == own:
+            errors[prefix + "goal"] = "Name each guardrail goal once, and not the experiment's own goal."
+        seen.add(name)
+        better = row["better"] or "higher"
+        if better not in ("higher", "lower"):
+            errors[prefix + "better"] = "Choose whether higher or lower is better."
+        tolerance = _number(
+            {prefix + "tolerance": row["tolerance"] or "5"},
+            prefix + "tolerance",
+            errors,
+            0,
+            100,
+            "Enter a percentage between 0 and 100.",
+        )
+        out.append({"goal": name[:200], "better": better, "tolerance": tolerance / 100})
+    return out
 
 
 def _name(values: dict[str, Any], errors: dict[str, str]) -> str:
@@ -310,4 +365,8 @@ def field_of(api_field: str | None) -> str:
         return api_field.split(".", 1)[1]
     if api_field.startswith("protocol_params"):
         return "protocol"
+    match = re.match(r"guardrails\[(\d+)\](?:\.(\w+))?", api_field)
+    if match:
+        index, part = match.groups()
+        return f"guardrail-{index}-{part if part in GUARDRAIL_FIELDS else 'goal'}"
     return api_field.split(".")[0].split("[")[0]
