@@ -38,13 +38,16 @@ from app.domain.gates.pages import GatePages
 from app.domain.pools.api import PoolController
 from app.domain.results.pages import DecisionDocPages
 from app.domain.sites.api import SiteController
+from app.domain.sites.install import SiteInstallPages
 from app.domain.sites.pages import SitePages
 from app.domain.system.api import HealthController
 from app.domain.tag.api import TagController
+from app.domain.tag.origins import note_refused_origin
 from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
 from app.lib.auth import BearerAuthMiddleware
+from app.lib.editing import EditingStore
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.events import EventWriter
 from app.lib.hotcache import HotCache
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             access_tokens=AccessTokens(settings.secret_key, settings.jwt_ttl_seconds),
             decisions=decisions,
             tag=TagService(decisions),
+            editing=EditingStore(redis, keys.prefix),
             throttle=Throttle(
                 redis, keys.prefix, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
             ),
@@ -170,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ExperimentPages,
             DecisionDocPages,
             SitePages,
+            SiteInstallPages,
             GatePages,
             ApiKeyPages,
             TeamPages,
@@ -198,6 +203,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine),
         exception_handlers=EXCEPTION_HANDLERS,
+        # a tag request refused for its origin is noted for the site page (rate-limited, bounded)
+        after_exception=[note_refused_origin],
         openapi_config=OpenAPIConfig(
             title="Levers",
             version="0.1.0",
