@@ -32,6 +32,7 @@ from app.domain.accounts.pages import AccountPages, ApiKeyPages
 from app.domain.decisions.api import DecisionController
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
+from app.domain.experiments.editor_pages import ExperimentEditorPages
 from app.domain.experiments.pages import ExperimentPages
 from app.domain.gates.api import GateController
 from app.domain.gates.pages import GatePages
@@ -42,6 +43,7 @@ from app.domain.sites.install import SiteInstallPages
 from app.domain.sites.pages import SitePages
 from app.domain.system.api import HealthController
 from app.domain.tag.api import TagController
+from app.domain.tag.editor import EditorController
 from app.domain.tag.origins import note_refused_origin
 from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
@@ -160,7 +162,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         identifier_for_request=_public_rate_key,
         exclude=["/t/"],
     )
-    public_router = Router(path="/", route_handlers=[TagController], middleware=[public_rate_limit.middleware])
+    public_router = Router(
+        path="/", route_handlers=[TagController, EditorController], middleware=[public_rate_limit.middleware]
+    )
     session_secret = hashlib.sha256(b"levers-session:" + settings.secret_key.encode()).digest()
 
     return Litestar(
@@ -172,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AccountPages,
             ExperimentPages,
+            ExperimentEditorPages,
             DecisionDocPages,
             SitePages,
             SiteInstallPages,

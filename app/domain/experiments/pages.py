@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.db.models import Experiment, ExperimentStatus
 from app.domain.experiments.classic import load_classic
+from app.domain.experiments.editor_pages import default_page
 from app.domain.experiments.export import series_csv
 from app.domain.experiments.forms import (
     RECOMMENDED_POLICY,
@@ -205,6 +206,7 @@ class ExperimentPages(Controller):
         site = await sites.get(principal, experiment.site_id) if experiment.site_id is not None else None
         context = _results_context(experiment, view, principal)
         context["site"] = site
+        context["editor_page"] = default_page(site)
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["audit"] = await audit_trail(results.session, experiment)
         context["classic"] = await load_classic(results.session, experiment)
