@@ -42,6 +42,7 @@ from app.lib.errors import (
     PermissionDeniedError,
     Problem,
 )
+from app.lib.openapi import TEXT_JSON, operation, problem_responses
 
 EDITOR_SOURCE = TAG_DIR / "src" / "editor.js"
 TOKEN_TTL_SECONDS = 10 * 60
@@ -145,9 +146,8 @@ def _origin(request: Request[Any, Any, Any]) -> str:
 
 class EditorController(Controller):
     tags = ["public tag"]
-    include_in_schema = False
 
-    @get("/t/editor.js", media_type="application/javascript")
+    @get("/t/editor.js", media_type="application/javascript", responses=problem_responses())
     async def script(self) -> Response[str]:
         """the editor and install check script: loaded by the tag only on ?levers_edit or ?levers_check."""
         return Response(
@@ -156,7 +156,13 @@ class EditorController(Controller):
             headers={"Cache-Control": "public, max-age=300"},
         )
 
-    @post("/p/{site_key:str}/edit/open", status_code=200, request_max_body_size=MAX_TAG_BODY)
+    @post(
+        "/p/{site_key:str}/edit/open",
+        status_code=200,
+        request_max_body_size=MAX_TAG_BODY,
+        operation_class=operation(EditOpen, TEXT_JSON),
+        responses=problem_responses(400, 403, 404, 413, 422, 429, 503),
+    )
     async def open(
         self, site_key: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[Any]:
@@ -185,7 +191,13 @@ class EditorController(Controller):
         answer = {"session": session, "expires_in": SESSION_TTL_SECONDS, "experiment": editor_view(experiment)}
         return Response(answer, headers=headers)
 
-    @post("/p/{site_key:str}/edit/save", status_code=200, request_max_body_size=MAX_TAG_BODY)
+    @post(
+        "/p/{site_key:str}/edit/save",
+        status_code=200,
+        request_max_body_size=MAX_TAG_BODY,
+        operation_class=operation(EditSave, TEXT_JSON),
+        responses=problem_responses(400, 403, 404, 413, 422, 429, 503),
+    )
     async def save(
         self, site_key: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[Any]:
@@ -209,7 +221,13 @@ class EditorController(Controller):
             return _problem(exc, headers)
         return Response({"saved": True, "experiment": editor_view(experiment)}, headers=headers)
 
-    @post("/p/{site_key:str}/check", status_code=200, request_max_body_size=MAX_TAG_BODY)
+    @post(
+        "/p/{site_key:str}/check",
+        status_code=200,
+        request_max_body_size=MAX_TAG_BODY,
+        operation_class=operation(CheckReport, TEXT_JSON),
+        responses=problem_responses(400, 403, 404, 413, 422, 429, 503),
+    )
     async def check(self, site_key: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
         """the install check's report from the page; any origin may send it, with the check's single-use token."""
         tag: TagService = request.app.state.tag
