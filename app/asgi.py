@@ -31,16 +31,20 @@ from app.domain.decisions.api import DecisionController
 from app.domain.decisions.fast import ROUTES as DECISION_ROUTES
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
+from app.domain.experiments.editor_pages import ExperimentEditorPages
 from app.domain.experiments.pages import ExperimentPages
 from app.domain.gates.api import GateController
 from app.domain.gates.pages import GatePages
 from app.domain.pools.api import PoolController
 from app.domain.results.pages import DecisionDocPages
 from app.domain.sites.api import SiteController
+from app.domain.sites.install import SiteInstallPages
 from app.domain.sites.pages import SitePages
 from app.domain.system.api import HealthController
 from app.domain.tag.api import TagController
+from app.domain.tag.editor import EditorController
 from app.domain.tag.fast import ROUTES as TAG_ROUTES
+from app.domain.tag.origins import note_refused_origin
 from app.domain.tag.services import TagService
 from app.domain.team.api import TeamController
 from app.domain.team.pages import InvitePages, TeamPages
@@ -56,6 +60,7 @@ from app.lib.request_guard import guard_request_body
 from app.lib.security_headers import security_headers
 from app.lib.throttle import Throttle
 from app.lib.tokens import AccessTokens, SelectionTokens
+from app.runtime.editing import EditingStore
 from app.runtime.events import EventWriter
 from app.runtime.hotcache import HotCache
 from app.runtime.publish import Publisher
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             access_tokens=AccessTokens(settings.secret_key, settings.jwt_ttl_seconds),
             decisions=decisions,
             tag=TagService(decisions),
+            editing=EditingStore(redis, keys),
             throttle=Throttle(
                 redis, keys, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
             ),
@@ -153,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"bearer": []}],
     )
     # the tag's endpoints are rate limited per site and client address in front of the router (HotPaths)
-    public_router = Router(path="/", route_handlers=[TagController])
+    public_router = Router(path="/", route_handlers=[TagController, EditorController])
     session_secret = hashlib.sha256(b"levers-session:" + settings.secret_key.encode()).digest()
 
     app = LeanLitestar(
@@ -166,8 +172,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountPages,
             ExperimentPages,
             WhatIfPages,
+            ExperimentEditorPages,
             DecisionDocPages,
             SitePages,
+            SiteInstallPages,
             GatePages,
             ApiKeyPages,
             TeamPages,
@@ -196,6 +204,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine),
         exception_handlers=EXCEPTION_HANDLERS,
+        # a tag request refused for its origin is noted for the site page (rate-limited, bounded)
+        after_exception=[note_refused_origin],
         openapi_config=OpenAPIConfig(
             title="Levers",
             version="0.1.0",

@@ -105,6 +105,13 @@ class RedisKeys:
     def throttle_lock(self, action: str, account_digest: str) -> str:
         return f"{self.prefix}throttle:{action}:{{{account_digest}}}:lock"
 
+    def editing(self, kind: str, name: str) -> str:
+        """a visual-editor or install-check token, session or report (app.runtime.editing)."""
+        return f"{self.prefix}edit:{kind}:{name}"
+
+    def refused_origins(self, site_key: str) -> str:
+        return f"{self.prefix}refused:{site_key}"
+
     def schedule(self, job: str, at: int) -> str:
         """one worker claims a scheduled job's run (the cluster schedule, app.worker.schedule)."""
         return f"{self.prefix}schedule:{job}:{at}"

@@ -7,14 +7,19 @@
   var C = w.leversConfig || {}, nav = w.navigator, loc = w.location, P = "levers_";
   var API = S.api + "/p/" + S.key, TIMEOUT = C.timeout || 1000, MODE = C.consent || "granted";
   var q = new URLSearchParams(loc.search), DEBUG = C.debug || q.get("levers_debug") === "1";
-  var FORCE = null, ua = nav.userAgent || "";
+  // ?levers_edit (visual editor: control only) and ?levers_check (install check: decides, counts nothing) load
+  // the separate editor script; the visitor tag itself stays small
+  var ED = q.get("levers_edit"), CK = q.get("levers_check"), FORCE = CK ? {} : null, ua = nav.userAgent || "", RV = 0;
   // automation and crawlers see control and are never counted; tests opt in with leversConfig.allowAutomation
-  var BOT = /bot\b|bot\/|crawl|spider|slurp|mediapartners|facebookexternalhit|bingpreview|lighthouse|pingdom|gtmetrix|phantomjs/i.test(ua) ||
+  var BOT = !!ED || /bot\b|bot\/|crawl|spider|slurp|mediapartners|facebookexternalhit|bingpreview|lighthouse|pingdom|gtmetrix|phantomjs/i.test(ua) ||
     (!C.allowAutomation && (nav.webdriver || /headless/i.test(ua)));
   var consent = MODE === "required" ? null : true, attrs = C.attributes || {};
   var live = {}, box = [], eids = {}, view = null, memId = "", lastUrl = "", sendingBox = [], grantedLate = 0;
-  var LIVE = S.x || [], HIDE = "[data-levers]{visibility:hidden;animation:levers-failsafe 0s 2s forwards}" +
-    "@keyframes levers-failsafe{to{visibility:visible}}[data-levers-shown]{visibility:visible;animation:none}";
+  var LIVE = S.x || [], TG = S.s || {}, H = "{visibility:hidden;animation:levers-failsafe 0s 2s forwards}",
+    HIDE = "[data-levers]" + H + "@keyframes levers-failsafe{to{visibility:visible}}[data-levers-shown]{visibility:visible;animation:none}";
+  // experiments made in the visual editor name their element by a css selector: hidden like marked elements,
+  // one rule each (zero specificity, so the reveal rule wins) so that one odd selector drops only its own rule
+  for (var tk in TG) if (own(TG, tk)) HIDE += "\n:where(" + TG[tk] + ")" + H;
 
   (q.get("levers_force") || "").split(",").forEach(function (p) {
     var i = p.indexOf(":");
@@ -118,13 +123,21 @@
   }
 
   // anti-flicker: only marked elements are hidden, by css that reveals them by itself after 2 s
-  function style(css) {
-    var s = d.createElement("style"), n = d.querySelector("[nonce]");
+  function add(tag, p) {
+    var s = d.createElement(tag), n = d.querySelector("[nonce]");
     if (n) s.nonce = n.nonce || n.getAttribute("nonce");
-    s.textContent = css;
+    for (var k in p) s[k] = p[k];
     (d.head || d.documentElement).appendChild(s);
   }
-  function show(el) { if (!el.hasAttribute("data-levers-shown")) el.setAttribute("data-levers-shown", ""); }
+  function show(el) {
+    if (!el.hasAttribute("data-levers-shown")) { el.setAttribute("data-levers-shown", ""); RV = RV || performance.now(); }
+  }
+  // elements a target selector matches are marked, and from then on follow the data-levers path
+  function mark() {
+    for (var k in TG) try {
+      [].forEach.call(d.querySelectorAll(TG[k]), function (el) { if (!el.hasAttribute("data-levers")) el.setAttribute("data-levers", k); });
+    } catch (e) { log("bad target", k, e); }
+  }
 
   function safeUrl(v) {
     var u = new URL(v, loc.href);
@@ -186,6 +199,7 @@
       t.style.setProperty(p, v.replace(/\s*!important$/, ""), /!important$/.test(v) ? "important" : "");
       if (v && !t.style.getPropertyValue(p)) throw "bad style " + k + ": " + v;
     }
+    if (c.hide) t.style.setProperty("display", "none", "important");
   }
   // applies a decision to one marked element; any error restores the element exactly (control is shown)
   function apply(el, dec) {
@@ -220,7 +234,7 @@
   function expose(dec, el) {
     // the server hands a token only for traffic it counts; and only what the visitor really has on the page is
     // counted: connected and rendered (not display:none)
-    if (!dec.t || dec.bad || view.seen[dec.x] || (el && !(el.isConnected && el.getClientRects().length))) return;
+    if (!dec.t || dec.bad || view.seen[dec.x] || (el && !(el.isConnected && (el.getClientRects().length || dec.c.hide)))) return;
     view.seen[dec.x] = 1;
     if (!counting()) return;
     live[dec.x] = { t: dec.t, g: dec.g || {}, r: dec.gr || [], x: now() + dec.e * 1000 };
@@ -270,6 +284,7 @@
   }
   function scan() {
     if (!view || view.gone) return;
+    mark();
     var els = d.querySelectorAll("[data-levers]"), keys = [];
     for (var i = 0; i < els.length; i++) {
       var k = els[i].getAttribute("data-levers");
@@ -361,7 +376,12 @@
   };
   var queued = (w.levers && w.levers.q) || [];
   w.levers = api;
-  style(HIDE);
+  add("style", { textContent: HIDE });
+  if (ED || CK) {
+    // what the editor and the install check read and reuse: the same change code previews exactly what visitors get
+    w.__levers = { S: S, ch: change, sn: snap, rs: restore, st: function () { return { c: consent, m: MODE, b: BOT, r: RV, v: view }; } };
+    add("script", { src: S.api + "/t/editor.js", async: true });
+  }
   if (BOT) log("automation or crawler: control only, nothing counted");
   var dl = w[C.dataLayer || "dataLayer"];
   if (dl && dl.push) watchLayer(dl);

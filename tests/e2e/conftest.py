@@ -58,6 +58,8 @@ class FixtureSite:
     def __init__(self) -> None:
         self.snippet = ""
         self.experiment_key = ""
+        # what the site page says goes into <head> above gtm (the anti-flicker stylesheet line)
+        self.head = ""
         site = self
 
         class Handler(SimpleHTTPRequestHandler):
@@ -66,6 +68,7 @@ class FixtureSite:
                 if name.endswith(".html"):
                     page = (FIXTURES / name).read_text()
                     body = page.replace("{{SNIPPET}}", site.snippet).replace("{{EXPERIMENT_KEY}}", site.experiment_key)
+                    body = body.replace("{{HEAD}}", site.head)
                     data = body.encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "text/html; charset=utf-8")

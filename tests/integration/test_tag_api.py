@@ -245,7 +245,7 @@ async def test_tag_script_and_templates(shop: Shop) -> None:
         assert template.status_code == 200 and "___SANDBOXED_JS_FOR_WEB_TEMPLATE___" in template.text
     setup = (await client.get(f"/t/{shop.key}.setup.tpl")).text
     assert f"/t/{shop.key}.js" in setup and "levers.example.com" not in setup
-    assert (await client.get(f"/t/{shop.key}.css")).status_code == 404
+    assert (await client.get(f"/t/{shop.key}.txt")).status_code == 404
     assert (await client.get("/t/site_nope.js")).status_code == 404
 
 

@@ -50,3 +50,13 @@ def test_no_eval_no_inline_handlers_no_unload() -> None:
     ):
         assert banned not in code, banned
     assert '"pagehide"' in code and '"visibilitychange"' in code and "sendBeacon" in code and "keepalive: true" in code
+
+
+def test_visual_editor_targets_stay_within_budget_and_the_editor_is_not_inlined() -> None:
+    targets = {f"exp-{i}": f"section.pricing:nth-of-type({i}) > h2.promo-title" for i in range(5)}
+    text = render_tag(
+        {"key": "site_abcdefghijklmnop", "api": "https://levers.example.com", "x": list(targets), "s": targets}
+    )
+    assert len(gzip.compress(text.encode(), compresslevel=9)) <= BUDGET
+    # the editor is a separate file, loaded only on ?levers_edit / ?levers_check
+    assert "/t/editor.js" in text and "lv-selector" not in text and "edit/save" not in text

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Stream, Template
 
 from app.db.models import Experiment, ExperimentStatus
 from app.domain.experiments.classic import load_classic
+from app.domain.experiments.editor_pages import default_page
 from app.domain.experiments.events import export_response
 from app.domain.experiments.export import series_csv
 from app.domain.experiments.forms import (
@@ -218,6 +219,7 @@ class ExperimentPages(Controller):
         context = _results_context(experiment, view, principal, report)
         context["segments"] = await load_segments(results.session, experiment, report)
         context["site"] = site
+        context["editor_page"] = default_page(site)
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["audit"] = await audit_trail(results.session, experiment)
         context["classic"] = await load_classic(results.session, experiment)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Arm, Experiment, Pool
 from app.domain.pools.schemas import ArmIn, ArmOut, PoolCreate, PoolUpdate
 from app.domain.pools.schemas import Pool as PoolOut
+from app.domain.tag.targets import validate_target
 from app.lib.auth import Principal
 from app.lib.errors import ConflictError, InvalidInputError
 from app.lib.tenancy import get_owned
@@ -28,6 +29,8 @@ PAYLOAD_FIELDS = {
     "style": dict,
     "attributes": dict,
     "selector": str,  # css selector inside the marked element the changes apply to (tag/README.md)
+    "target": str,  # css selector of the page element the experiment changes, no markup (visual editor)
+    "hide": bool,  # the element is hidden (display: none)
 }
 MAX_JSON_BYTES = 8192
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:.-]{0,99}$")
@@ -44,6 +47,8 @@ def _unsafe_url(value: str) -> bool:
 def _validate_changes(position: int, payload: dict[str, Any]) -> None:
     # the tag sanitises too; refusing here keeps unsafe changes out of the store and names the field
     field = f"arms[{position}].payload"
+    if "target" in payload:
+        validate_target(payload["target"], f"{field}.target")
     redirect = payload.get("redirect")
     if isinstance(redirect, str) and _unsafe_url(redirect):
         raise InvalidInputError("redirect must be an http(s) or relative url", field=f"{field}.redirect")

@@ -11,6 +11,8 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
+from app.domain.experiments.editor_pages import default_page
+from app.domain.sites.install import check_context, checks_by_site, install_of, refused_by_site
 from app.domain.sites.schemas import SiteCreate, SiteUpdate
 from app.domain.sites.services import SiteService, base_url_of, provide_site_service
 from app.domain.team.guards import current_member
@@ -40,7 +42,18 @@ class SitePages(Controller):
         status_code: int = 200,
         editing: str | None = None,
     ) -> Template:
-        rows = [{"site": out} for out in await sites.outputs(await sites.list(principal), base_url_of(request))]
+        models, base_url = await sites.list(principal), base_url_of(request)
+        refused, checks = await refused_by_site(request, models), await checks_by_site(request, models)
+        rows = [
+            {
+                "site": out,
+                "install": install_of(base_url, model),
+                "refused": refused.get(model.public_key, []),
+                "check": check_context(model, checks.get(str(model.id)), principal),
+                "check_page": default_page(model),
+            }
+            for model, out in zip(models, await sites.outputs(models, base_url), strict=True)
+        ]
         return HTMXTemplate(
             template_name="sites/list.html",
             status_code=status_code,

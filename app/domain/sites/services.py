@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Site
 from app.domain.sites.schemas import Site as SiteOut
 from app.domain.sites.schemas import SiteCreate, SiteUpdate
+from app.domain.tag.targets import FAILSAFE_CSS
 from app.lib.auth import Principal
 from app.lib.tenancy import get_owned
 from app.lib.tokens import new_site_key
@@ -24,13 +25,6 @@ from app.runtime.publish import Publisher
 
 def normalise_origins(origins: list[str]) -> list[str]:
     return sorted({origin.rstrip("/").lower() for origin in origins})
-
-
-# hides marked elements only, and reveals them by itself after 2 s even if the tag never runs
-FAILSAFE_CSS = (
-    "[data-levers]{visibility:hidden;animation:levers-failsafe 0s 2s forwards}"
-    "@keyframes levers-failsafe{to{visibility:visible}}[data-levers-shown]{visibility:visible;animation:none}"
-)
 
 
 def tag_url(base_url: str, site: Site) -> str:

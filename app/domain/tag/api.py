@@ -12,6 +12,7 @@ from litestar.params import FromPath
 
 from app.domain.decisions.api import request_id_of
 from app.domain.gates.attributes import with_request_attributes
+from app.domain.tag.origins import OriginRefusedError
 from app.domain.tag.schemas import (
     DecideRequest,
     DecideResponse,
@@ -21,19 +22,24 @@ from app.domain.tag.schemas import (
     events_decoder,
 )
 from app.domain.tag.services import TagService, render_tag, visitor_attributes
+from app.domain.tag.targets import hide_css, targets_of
 from app.domain.tag.templates import TEMPLATES, render_template
-from app.lib.errors import InvalidInputError, NotFoundError, PermissionDeniedError, field_from_message
+from app.lib.errors import InvalidInputError, NotFoundError, field_from_message
 from app.lib.openapi import TEXT_JSON, operation, problem_responses
 from app.runtime.records import SiteConfig
 
 MAX_TAG_BODY = 16 * 1024
+# short: the inlined list of live experiments must follow starts and stops within a minute
+TAG_CACHE = {"Cache-Control": "public, max-age=60, stale-while-revalidate=600"}
 
 
 def cors_headers(site: SiteConfig, origin: str | None) -> dict[str, str]:
     if origin is None:
         return {}
     if origin.rstrip("/").lower() not in site.allowed_origins:
-        raise PermissionDeniedError(f"origin {origin} is not allowed for this site", field="origin")
+        raise OriginRefusedError(
+            f"origin {origin} is not allowed for this site", site_key=site.public_key, origin=origin
+        )
     return {
         "Access-Control-Allow-Origin": origin,
         "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -68,11 +74,11 @@ class TagController(Controller):
         media_type="application/javascript",
         operation_class=operation(also_answers=("text/plain",)),
         responses=problem_responses(
-            400, 404, s404="Unknown site key, or a file other than .js, .setup.tpl or .conversion.tpl."
+            400, 404, s404="Unknown site key, or a file other than .js, .css, .setup.tpl or .conversion.tpl."
         ),
     )
     async def tag_script(self, site_file: FromPath[str], request: Request[Any, Any, Any]) -> Response[str]:
-        """The browser tag of a site (`<site key>.js`), or its GTM templates (`.setup.tpl`, `.conversion.tpl`)."""
+        """The browser tag of a site (`<site key>.js`), its anti-flicker stylesheet (`.css`) or GTM templates."""
         tag: TagService = request.app.state.tag
         settings = request.app.state.settings
         api = settings.base_url or str(request.base_url).rstrip("/")
@@ -82,14 +88,18 @@ class TagController(Controller):
             # gtm community templates with this site's key and the tag's url pinned in their permissions
             body = render_template(TEMPLATES[kind], api, site.public_key)
             return Response(body, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-cache"})
+        targets = targets_of(tag.experiments_of(site))
+        if kind == "css":
+            # the anti-flicker stylesheet of the install (app.domain.tag.targets): marked elements and targets
+            return Response(hide_css(targets), media_type="text/css; charset=utf-8", headers=TAG_CACHE)
         if kind != "js":
             raise NotFoundError("no such file; the tag is /t/<site key>.js", field="site_file")
-        body = render_tag({"key": site.public_key, "api": api, "x": tag.live_experiment_keys(site)})
+        live = tag.live_experiment_keys(site)
+        body = render_tag({"key": site.public_key, "api": api, "x": live, "s": targets})
         return Response(
             body,
             media_type="application/javascript; charset=utf-8",
-            # short: the inlined list of live experiments must follow starts and stops within a minute
-            headers={"Cache-Control": "public, max-age=60, stale-while-revalidate=600"},
+            headers=TAG_CACHE,
         )
 
     @post(
