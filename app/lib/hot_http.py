@@ -227,6 +227,10 @@ class HotPaths:
         except Fallback:
             return _replay(body, False, receive)
         except DomainError as exc:
+            # the app's after_exception hooks see the error as they would in litestar (a refused origin is noted)
+            scope["app"] = scope["litestar_app"] = app
+            for hook in app.after_exception:
+                await hook(exc, scope)
             problem = problem_body(exc.status_code, exc.title, exc.message, exc.field)
             response = HotResponse(exc.status_code, problem, [], _PROBLEM)
         except Exception:
