@@ -32,7 +32,9 @@ from app.domain.accounts.pages import AccountPages, ApiKeyPages
 from app.domain.decisions.api import DecisionController
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
+from app.domain.experiments.lifecycle_pages import ExperimentLifecyclePages
 from app.domain.experiments.pages import ExperimentPages
+from app.domain.experiments.targeting_pages import TargetingPages
 from app.domain.gates.api import GateController
 from app.domain.gates.pages import GatePages
 from app.domain.pools.api import PoolController
@@ -168,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AccountPages,
             ExperimentPages,
+            ExperimentLifecyclePages,
+            TargetingPages,
             DecisionDocPages,
             SitePages,
             GatePages,

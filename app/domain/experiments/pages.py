@@ -24,6 +24,8 @@ from app.domain.experiments.forms import (
     policy_choices,
     values_of,
 )
+from app.domain.experiments.lifecycle import UNDO_SECONDS, undo_until
+from app.domain.experiments.overview import SHOWS, SORTS, Show, Sort, overview
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate, Status
 from app.domain.experiments.services import (
     ExperimentService,
@@ -31,6 +33,9 @@ from app.domain.experiments.services import (
     reward_max_of,
     set_aside_events,
 )
+from app.domain.experiments.targeting import gate_of, summary
+from app.domain.experiments.targeting import values_of as targeting_values
+from app.domain.experiments.targeting_pages import builder_context
 from app.domain.gates.services import holdout_stats
 from app.domain.guardrails.services import audit_trail
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
@@ -44,6 +49,8 @@ from app.lib.errors import DomainError, InvalidInputError, form_error
 from app.lib.html import json_for_script
 
 Form = URLEncodedBody[dict[str, str]]
+# what the page confirms after a lifecycle action (app.domain.experiments.lifecycle_pages)
+DONE = {"undone", "archived", "restored", "duplicated", "targeting"}
 ACTIONS: dict[str, Status] = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
 
 
@@ -80,12 +87,25 @@ class ExperimentPages(Controller):
 
     @get()
     async def list_page(
-        self, experiments: NamedDependency[ExperimentService], principal: NamedDependency[Principal]
+        self,
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+        sort: FromQuery[Sort] = "newest",
+        show: FromQuery[Show] = "active",
+        done: FromQuery[str] = "",
+        name: FromQuery[str] = "",
     ) -> Template:
-        rows = await experiments.list(principal)
-        return HTMXTemplate(
-            template_name="experiments/list.html", context={"experiments": rows, "principal": principal}
-        )
+        rows = await overview(experiments.session, principal, sort, show)
+        context = {
+            "rows": rows,
+            "principal": principal,
+            "sort": sort,
+            "show": show,
+            "sorts": SORTS,
+            "shows": SHOWS,
+            "deleted": name[:200] if done == "deleted" else "",
+        }
+        return HTMXTemplate(template_name="experiments/list.html", context=context)
 
     async def _form(
         self,
@@ -200,6 +220,7 @@ class ExperimentPages(Controller):
         sites: NamedDependency[SiteService],
         principal: NamedDependency[Principal],
         request: HTMXRequest,
+        done: FromQuery[str] = "",
     ) -> Template:
         experiment, view = await results.results(principal, experiment_id)
         site = await sites.get(principal, experiment.site_id) if experiment.site_id is not None else None
@@ -210,6 +231,12 @@ class ExperimentPages(Controller):
         context["classic"] = await load_classic(results.session, experiment)
         context["set_aside"] = await set_aside_events(results.session, experiment.id)
         context["reward_max"] = reward_max_of(experiment)
+        context["undo_until"] = undo_until(experiment)
+        context["undo_minutes"] = UNDO_SECONDS // 60
+        context["done"] = done if done in DONE else ""
+        gate = await gate_of(results.session, experiment)
+        context["targeting"] = summary(experiment, gate)
+        context["builder"] = builder_context(experiment, gate, targeting_values(gate), {})
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")
