@@ -17,11 +17,13 @@ from app.domain.experiments.classic import load_classic
 from app.domain.experiments.export import series_csv
 from app.domain.experiments.forms import (
     RECOMMENDED_POLICY,
+    STRATEGIES,
     adjust_arms,
     blank_values,
     field_of,
     parse_form,
     policy_choices,
+    strategy_of,
     values_of,
 )
 from app.domain.experiments.lifecycle import UNDO_SECONDS, undo_until
@@ -122,6 +124,8 @@ class ExperimentPages(Controller):
             context={
                 "sites": await sites.list(principal),
                 "policies": policy_choices(),
+                "strategies": STRATEGIES,
+                "bandit_strategy": _bandit_strategy(experiment),
                 "recommended_policy": RECOMMENDED_POLICY,
                 "values": values,
                 "errors": errors,
@@ -231,6 +235,14 @@ class ExperimentPages(Controller):
         context["classic"] = await load_classic(results.session, experiment)
         context["set_aside"] = await set_aside_events(results.session, experiment.id)
         context["reward_max"] = reward_max_of(experiment)
+        context["strategy"] = STRATEGIES[
+            strategy_of(
+                experiment.protocol,
+                experiment.protocol_params or {},
+                experiment.allocation,
+                experiment.reward_mode.value,
+            )
+        ][0]
         context["undo_until"] = undo_until(experiment)
         context["undo_minutes"] = UNDO_SECONDS // 60
         context["done"] = done if done in DONE else ""
@@ -334,6 +346,14 @@ class ExperimentPages(Controller):
         # completed is final: the winner is served to everyone and the bandit stops learning
         await experiments.update(principal, experiment_id, ExperimentUpdate(status="completed", winner_index=winner))
         return Redirect(f"/experiments/{experiment_id}")
+
+
+def _bandit_strategy(experiment: Experiment | None) -> str | None:
+    """how a started experiment learns when it is not on a fixed split (its policy can't change)."""
+    if experiment is None:
+        return None
+    mode = experiment.reward_mode.value
+    return strategy_of(experiment.protocol, experiment.protocol_params or {}, "bandit", mode)
 
 
 def _validation_errors(exc: msgspec.ValidationError) -> dict[str, str]:
