@@ -60,7 +60,8 @@ async def test_a_stop_and_a_winner_can_be_undone_once_within_the_window(tenant: 
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                "update experiments set last_change = jsonb_set(last_change::jsonb, '{at}', to_jsonb(cast(:at as text))) where id = :id"
+                "update experiments set last_change = jsonb_set(last_change::jsonb, '{at}',"
+                " to_jsonb(cast(:at as text))) where id = :id"
             ),
             {"at": old, "id": experiment["id"]},
         )
