@@ -32,7 +32,9 @@ from app.domain.decisions.fast import ROUTES as DECISION_ROUTES
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
 from app.domain.experiments.editor_pages import ExperimentEditorPages
+from app.domain.experiments.lifecycle_pages import ExperimentLifecyclePages
 from app.domain.experiments.pages import ExperimentPages
+from app.domain.experiments.targeting_pages import TargetingPages
 from app.domain.gates.api import GateController
 from app.domain.gates.pages import GatePages
 from app.domain.pools.api import PoolController
@@ -173,6 +175,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ExperimentPages,
             WhatIfPages,
             ExperimentEditorPages,
+            ExperimentLifecyclePages,
+            TargetingPages,
             DecisionDocPages,
             SitePages,
             SiteInstallPages,

@@ -132,7 +132,19 @@ class Publisher:
                 await self.after_change()
 
     async def experiment(self, experiment: Experiment) -> None:
+        if experiment.archived_at is not None:
+            await self.withdraw_experiment(str(experiment.id))
+            return
         await self._set(self.keys.experiments, str(experiment.id), encode(experiment_config(experiment)))
+
+    async def withdraw_experiment(self, experiment_id: str) -> None:
+        """an archived experiment stops being served; its learnt params stay, for a restore to pick up."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.keys.experiments, experiment_id)
+            pipe.hdel(self.keys.gates, experiment_id)
+            pipe.incr(self.keys.config_version)
+            await pipe.execute()
+        await self._changed()
 
     async def remove_experiment(self, experiment_id: str) -> None:
         async with transaction(self.redis) as pipe:
@@ -143,7 +155,9 @@ class Publisher:
             await pipe.execute()
         await self._changed()
 
-    async def gate(self, gate: FeatureGate) -> None:
+    async def gate(self, gate: FeatureGate, archived: bool = False) -> None:
+        if archived:
+            return
         await self._set(self.keys.gates, str(gate.experiment_id), encode(gate_config(gate)))
 
     async def remove_gate(self, experiment_id: str) -> None:
@@ -164,10 +178,11 @@ class Publisher:
 
     async def everything(self, session: AsyncSession) -> None:
         """rebuilds the whole published configuration, e.g. after redis lost it."""
-        experiments = (await session.scalars(select(Experiment))).all()
+        experiments = (await session.scalars(select(Experiment).where(Experiment.archived_at.is_(None)))).all()
         sites = (await session.scalars(select(Site))).all()
         keys = (await session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)))).all()
-        gates = (await session.scalars(select(FeatureGate))).all()
+        live = select(Experiment.id).where(Experiment.archived_at.is_(None))
+        gates = (await session.scalars(select(FeatureGate).where(FeatureGate.experiment_id.in_(live)))).all()
         # membership changes are durable in postgres: a flushed redis must not bring a revoked token back
         changes = (await session.execute(select(MemberChange))).scalars().all()
         async with transaction(self.redis) as pipe:

@@ -62,7 +62,8 @@ def test_dashboard_runs_under_its_csp_without_violations(context: Any, levers: L
         expect(page.locator(f'canvas[data-chart="{chart}"]')).to_have_attribute("data-drawn", "1")
     expect(page.locator('tr[data-arm="<!--<script>"]')).to_have_count(1)
     # htmx works under the policy: starting the experiment swaps the status in place
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start…").click()
+    page.get_by_role("button", name="Start the experiment").click()  # its confirmation dialog
     expect(page.locator("#status")).to_have_text("running")
     expect(page.locator("#results")).to_have_attribute("hx-get", f"/experiments/{experiment['id']}/results")
     page.wait_for_timeout(3500)  # one self-refresh of the results fragment

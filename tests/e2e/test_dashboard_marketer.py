@@ -97,7 +97,8 @@ def test_marketer_runs_an_experiment_to_a_winner(context: Any, levers: Levers, a
     experiment_id = page.url.rsplit("/", 1)[-1]
     expect(page.locator("#status")).to_have_text("draft")
 
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start…").click()
+    page.get_by_role("button", name="Start the experiment").click()  # its confirmation dialog
     expect(page.locator("#status")).to_have_text("running")
     expect(page.locator("#results")).to_have_attribute("hx-get", f"/experiments/{experiment_id}/results")
 
@@ -145,8 +146,10 @@ def test_marketer_runs_an_experiment_to_a_winner(context: Any, levers: Levers, a
     assert hourly.ok and hourly.text().startswith("hour,arm_index,arm,exposures")
     assert sum(int(r["exposures"]) for r in csv.DictReader(io.StringIO(hourly.text()))) == sent
 
-    page.get_by_label("Winner").select_option(label="Green")
-    page.get_by_role("button", name="Declare winner").click()
+    page.get_by_role("button", name="Declare a winner…").click()
+    winner = page.get_by_role("dialog", name=re.compile("Declare a winner"))
+    winner.get_by_label("Green").check()
+    winner.get_by_role("button", name="Declare the winner").click()
     expect(page.locator("#status")).to_have_text("completed")
     expect(page.locator("#winner-banner")).to_contain_text("Winner: Green")
     expect(page.locator('tr[data-arm="Green"] [data-field="traffic_share"]')).to_have_text("100%")

@@ -42,7 +42,8 @@ def test_signup_to_counted_conversion(context: Any, levers: Levers, fixture_site
     arms.nth(1).get_by_label("Text shown").fill("Buy now, only today")
     page.get_by_role("button", name="Create experiment").click()
     expect(page).to_have_url(re.compile(r"/experiments/[0-9a-f-]{36}$"))
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start…").click()
+    page.get_by_role("button", name="Start the experiment").click()  # its confirmation dialog
     expect(page.locator("#status")).to_have_text("running")
     dashboard_url = page.url
 

@@ -99,6 +99,11 @@ class Experiment(Base):
     results_view: Mapped[str] = mapped_column(String(16), default="bayesian", server_default="bayesian")
     # when it first ran (none while a draft); older rows fall back to created_at
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # archived: kept with all its data but no longer served (the publisher withdraws it from the hot path)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # the last status change a person may take back within app.domain.experiments.lifecycle.UNDO_SECONDS:
+    # {"action", "at", "status", "winner_index", "by"} (status and winner_index as they were before it)
+    last_change: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     pool: Mapped[Pool] = relationship(lazy="selectin")
 
     @property

@@ -5,11 +5,18 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from app.domain.experiments.events import EXPORT_OPERATION, export_response
-from app.domain.experiments.schemas import AuditRecord, Experiment, ExperimentCreate, ExperimentStats, ExperimentUpdate
+from app.domain.experiments.schemas import (
+    AuditRecord,
+    Experiment,
+    ExperimentCreate,
+    ExperimentStats,
+    ExperimentUpdate,
+    Status,
+)
 from app.domain.experiments.services import ExperimentService, experiment_out, provide_experiment_service
 from app.domain.guardrails.editing import audit_out
 from app.domain.guardrails.services import audit_trail
@@ -26,12 +33,22 @@ class ExperimentController(Controller):
         "principal": Provide(provide_principal, sync_to_thread=False),
     }
 
-    @get(responses=api_responses())
+    @get(responses=api_responses(400))
     async def list_experiments(
-        self, experiments: NamedDependency[ExperimentService], principal: NamedDependency[Principal]
+        self,
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+        status: FromQuery[Status | None] = None,
+        archived: FromQuery[bool | None] = None,
     ) -> list[Experiment]:
-        """List the organization's experiments."""
-        return [experiment_out(e) for e in await experiments.list(principal)]
+        """List the organization's experiments, newest first; filter by status and by archived (true/false)."""
+        rows = await experiments.list(principal)
+        return [
+            experiment_out(e)
+            for e in rows
+            if (status is None or e.status.value == status)
+            and (archived is None or (e.archived_at is not None) == archived)
+        ]
 
     @post(guards=[requires_editor], responses=api_responses(403, 404, 409, body=True))
     async def create_experiment(
@@ -118,3 +135,63 @@ class ExperimentController(Controller):
         """Download the experiment's event log, one row per exposure with its reward, as csv or json lines."""
         experiment = await experiments.get(principal, experiment_id)
         return export_response(request.app.state.database, experiment, fmt, since)
+
+    @post(
+        "/{experiment_id:uuid}/undo",
+        status_code=200,
+        guards=[requires_editor],
+        responses=api_responses(400, 403, 404, 409, s409="Nothing to undo, or the undo window has closed."),
+    )
+    async def undo_experiment(
+        self,
+        experiment_id: FromPath[UUID],
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Experiment:
+        """Take back a stop or a declared winner within ten minutes: the experiment runs (or pauses) as before."""
+        return experiment_out(await experiments.undo(principal, experiment_id))
+
+    @post(
+        "/{experiment_id:uuid}/archive",
+        status_code=200,
+        guards=[requires_editor],
+        responses=api_responses(400, 403, 404, 409, s409="The experiment is running: pause or stop it first."),
+    )
+    async def archive_experiment(
+        self,
+        experiment_id: FromPath[UUID],
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Experiment:
+        """Archive an experiment: its data is kept but it is no longer served (select answers 404)."""
+        return experiment_out(await experiments.archive(principal, experiment_id))
+
+    @post(
+        "/{experiment_id:uuid}/restore",
+        status_code=200,
+        guards=[requires_editor],
+        responses=api_responses(400, 403, 404),
+    )
+    async def restore_experiment(
+        self,
+        experiment_id: FromPath[UUID],
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Experiment:
+        """Bring an archived experiment back in the status it had; it is served again if live."""
+        return experiment_out(await experiments.restore(principal, experiment_id))
+
+    @post(
+        "/{experiment_id:uuid}/duplicate",
+        status_code=201,
+        guards=[requires_editor],
+        responses=api_responses(400, 403, 404, 409),
+    )
+    async def duplicate_experiment(
+        self,
+        experiment_id: FromPath[UUID],
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+    ) -> Experiment:
+        """Copy an experiment (arms, settings, targeting) into a new draft with no traffic."""
+        return experiment_out(await experiments.duplicate(principal, experiment_id))

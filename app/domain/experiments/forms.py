@@ -23,6 +23,43 @@ ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
 STYLE_PROPERTY = re.compile(r"^-{0,2}[A-Za-z][-A-Za-z0-9]*$")
 
 
+# the policy choice in a marketer's words; the technical policies stay under "advanced"
+STRATEGIES: dict[str, tuple[str, str]] = {
+    "maximise": (
+        "Maximise conversions (recommended)",
+        "Sends more visitors to what converts as the evidence grows, and is not fooled when conversion rates"
+        " swing between weekdays and weekends.",
+    ),
+    "explore": (
+        "Explore evenly first",
+        "Every arm gets an equal share at first; traffic moves to the best only as visitors add up (half of it"
+        " after about 1,000 visitors). For a fair look at every arm before the bandit leans.",
+    ),
+    "fixed": (
+        "Fixed split (classic A/B)",
+        "Each arm keeps the share you set, the same visitor always sees the same arm, and nothing is learned.",
+    ),
+    "advanced": ("Choose a policy myself", "One of the technical policies listed under “Advanced”."),
+}
+# epsilon-greedy that starts fully even and decays as 1 / (1 + t / 1000): "explore evenly first"
+EXPLORE_PARAMS: dict[str, Any] = {"epsilon": 1.0, "decay": "inverse", "decay_scale": 1000}
+
+
+def default_policy(reward_mode: str) -> str:
+    # the same as app.domain.experiments.services.default_protocol
+    return RECOMMENDED_POLICY if reward_mode == "conversion" else "beta_ts"
+
+
+def strategy_of(protocol: str, params: dict[str, Any], allocation: str, reward_mode: str) -> str:
+    if allocation == "fixed":
+        return "fixed"
+    if protocol == "epsilon_greedy" and all(params.get(k) == v for k, v in EXPLORE_PARAMS.items()):
+        return "explore"
+    if protocol == default_policy(reward_mode):
+        return "maximise"
+    return "advanced"
+
+
 @dataclass
 class ParsedForm:
     values: dict[str, Any]
@@ -61,6 +98,7 @@ def blank_values() -> dict[str, Any]:
         "practical_difference": "2",
         "allocation": "bandit",
         "guardrails_form": "1",
+        "strategy": "maximise",
     }
 
 
@@ -85,6 +123,9 @@ def values_of(experiment: Experiment) -> dict[str, Any]:
         "practical_difference": f"{experiment.decision_practical_difference * 100:g}",
         "allocation": experiment.allocation,
         "weights": ", ".join(f"{w * 100:g}" for w in experiment.weights or []),
+        "strategy": strategy_of(
+            experiment.protocol, experiment.protocol_params or {}, experiment.allocation, experiment.reward_mode.value
+        ),
     }
     for kind, key in GOALS.items():
         if goal.get("type") == kind:
@@ -187,6 +228,11 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
     form.arms = [_arm(values, i, errors, seen) for i in range(count)]
     if count < 2:
         errors["arms"] = "An experiment needs at least two arms."
+    strategy = str(values.get("strategy") or "")
+    if strategy and strategy not in STRATEGIES:
+        errors["strategy"] = "Choose how visitors are shared between the arms."
+    elif strategy:
+        values["allocation"] = "fixed" if strategy == "fixed" else "bandit"
     allocation, weights = _allocation(values, count, errors)
     form.body = {
         "allocation": allocation,
@@ -215,8 +261,13 @@ def parse_form(values: dict[str, Any], *, started: bool = False) -> ParsedForm:
         form.body["auto_ship"] = values.get("auto_ship") == "on"
         form.body["auto_drop"] = values.get("auto_drop") == "on"
     if not started:
+        reward_mode = values.get("reward_mode") or "conversion"
+        form.body["reward_mode"] = reward_mode
         form.body["protocol"] = values.get("protocol") or RECOMMENDED_POLICY
-        form.body["reward_mode"] = values.get("reward_mode") or "conversion"
+        if strategy in ("maximise", "fixed"):
+            form.body["protocol"], form.body["protocol_params"] = default_policy(reward_mode), {}
+        elif strategy == "explore":
+            form.body["protocol"], form.body["protocol_params"] = "epsilon_greedy", dict(EXPLORE_PARAMS)
     return form
 
 

@@ -19,13 +19,17 @@ from app.domain.experiments.events import export_response
 from app.domain.experiments.export import series_csv
 from app.domain.experiments.forms import (
     RECOMMENDED_POLICY,
+    STRATEGIES,
     adjust_arms,
     blank_values,
     field_of,
     parse_form,
     policy_choices,
+    strategy_of,
     values_of,
 )
+from app.domain.experiments.lifecycle import UNDO_SECONDS, undo_until
+from app.domain.experiments.overview import SHOWS, SORTS, Show, Sort, overview
 from app.domain.experiments.schemas import ExperimentCreate, ExperimentUpdate, Status
 from app.domain.experiments.services import (
     ExperimentService,
@@ -33,6 +37,9 @@ from app.domain.experiments.services import (
     reward_max_of,
     set_aside_events,
 )
+from app.domain.experiments.targeting import gate_of, summary
+from app.domain.experiments.targeting import values_of as targeting_values
+from app.domain.experiments.targeting_pages import builder_context
 from app.domain.gates.services import holdout_stats
 from app.domain.guardrails.services import audit_trail
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
@@ -49,6 +56,8 @@ from app.lib.errors import DomainError, InvalidInputError, form_error
 from app.lib.html import json_for_script
 
 Form = URLEncodedBody[dict[str, str]]
+# what the page confirms after a lifecycle action (app.domain.experiments.lifecycle_pages)
+DONE = {"undone", "archived", "restored", "duplicated", "targeting"}
 ACTIONS: dict[str, Status] = {"start": "running", "pause": "paused", "resume": "running", "stop": "completed"}
 
 
@@ -88,12 +97,25 @@ class ExperimentPages(Controller):
 
     @get()
     async def list_page(
-        self, experiments: NamedDependency[ExperimentService], principal: NamedDependency[Principal]
+        self,
+        experiments: NamedDependency[ExperimentService],
+        principal: NamedDependency[Principal],
+        sort: FromQuery[Sort] = "newest",
+        show: FromQuery[Show] = "active",
+        done: FromQuery[str] = "",
+        name: FromQuery[str] = "",
     ) -> Template:
-        rows = await experiments.list(principal)
-        return HTMXTemplate(
-            template_name="experiments/list.html", context={"experiments": rows, "principal": principal}
-        )
+        rows = await overview(experiments.session, principal, sort, show)
+        context = {
+            "rows": rows,
+            "principal": principal,
+            "sort": sort,
+            "show": show,
+            "sorts": SORTS,
+            "shows": SHOWS,
+            "deleted": name[:200] if done == "deleted" else "",
+        }
+        return HTMXTemplate(template_name="experiments/list.html", context=context)
 
     async def _form(
         self,
@@ -110,6 +132,8 @@ class ExperimentPages(Controller):
             context={
                 "sites": await sites.list(principal),
                 "policies": policy_choices(),
+                "strategies": STRATEGIES,
+                "bandit_strategy": _bandit_strategy(experiment),
                 "recommended_policy": RECOMMENDED_POLICY,
                 "values": values,
                 "errors": errors,
@@ -211,6 +235,7 @@ class ExperimentPages(Controller):
         start: FromQuery[str | None] = None,
         end: FromQuery[str | None] = None,
         granularity: FromQuery[str | None] = None,
+        done: FromQuery[str] = "",
     ) -> Template:
         """the experiment and its results; start, end (utc days) and granularity filter the charts and segments."""
         report = report_filter(start, end, granularity)
@@ -226,6 +251,20 @@ class ExperimentPages(Controller):
         context["set_aside"] = await set_aside_events(results.session, experiment.id)
         context["reward_max"] = reward_max_of(experiment)
         context.update(whatif_context(experiment, principal))
+        context["strategy"] = STRATEGIES[
+            strategy_of(
+                experiment.protocol,
+                experiment.protocol_params or {},
+                experiment.allocation,
+                experiment.reward_mode.value,
+            )
+        ][0]
+        context["undo_until"] = undo_until(experiment)
+        context["undo_minutes"] = UNDO_SECONDS // 60
+        context["done"] = done if done in DONE else ""
+        gate = await gate_of(results.session, experiment)
+        context["targeting"] = summary(experiment, gate)
+        context["builder"] = builder_context(experiment, gate, targeting_values(gate), {})
         return HTMXTemplate(template_name="experiments/detail.html", context=context)
 
     @get("/{experiment_id:uuid}/results")
@@ -357,6 +396,14 @@ class ExperimentPages(Controller):
         # completed is final: the winner is served to everyone and the bandit stops learning
         await experiments.update(principal, experiment_id, ExperimentUpdate(status="completed", winner_index=winner))
         return Redirect(f"/experiments/{experiment_id}")
+
+
+def _bandit_strategy(experiment: Experiment | None) -> str | None:
+    """how a started experiment learns when it is not on a fixed split (its policy can't change)."""
+    if experiment is None:
+        return None
+    mode = experiment.reward_mode.value
+    return strategy_of(experiment.protocol, experiment.protocol_params or {}, "bandit", mode)
 
 
 def _validation_errors(exc: msgspec.ValidationError) -> dict[str, str]:

@@ -176,6 +176,10 @@ class Experiment(msgspec.Struct):
     split_ranges: list[list[int]] | None = None
     allocation_history: list[AllocationChange] = []
     results_view: str = "bayesian"
+    # archived: kept with its data, no longer served; restore brings it back
+    archived_at: datetime | None = None
+    # until when POST .../undo takes back the last stop or declared winner (none: nothing to undo)
+    undo_until: datetime | None = None
     # when it first ran (none while a draft) and for how many whole days
     started_at: datetime | None = None
     days_running: int | None = None

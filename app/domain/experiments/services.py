@@ -17,8 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bandits import PolicyError, get_policy
 from app.bandits.floor import check_floor
-from app.db.models import ArmStatsHourly, Experiment, ExperimentParams, ExperimentStatus, Pool, RewardMode, Site
+from app.db.models import (
+    ArmStatsHourly,
+    Experiment,
+    ExperimentParams,
+    ExperimentStatus,
+    FeatureGate,
+    Pool,
+    RewardMode,
+    Site,
+)
 from app.db.models.event_log import event_log
+from app.domain.experiments import lifecycle
 from app.domain.experiments.classic import load_classic, with_classic
 from app.domain.experiments.schemas import (
     AllocationChange,
@@ -85,6 +95,8 @@ def experiment_out(e: Experiment) -> ExperimentOut:
             for h in e.allocation_history or []
         ],
         results_view=e.results_view,
+        archived_at=e.archived_at,
+        undo_until=lifecycle.undo_until(e),
         started_at=e.start_date,
         days_running=e.days_running,
         reward_max=reward_max_of(e),
@@ -253,8 +265,11 @@ class ExperimentService:
         for field in ("protocol", "reward_mode", "context_dim"):
             if field in changes and started and changes[field] != _value(getattr(experiment, field)):
                 raise ConflictError(f"{field} can't change once the experiment has started", field=field)
+        before, winner_before = experiment.status, experiment.winner_index
         if "status" in changes:
             target = ExperimentStatus(changes.pop("status"))
+            if target != experiment.status and experiment.archived_at is not None:
+                raise ConflictError("the experiment is archived: restore it first", field="status")
             if target != experiment.status and target not in TRANSITIONS[experiment.status]:
                 raise ConflictError(f"can't go from {experiment.status.value} to {target.value}", field="status")
             experiment.status = target
@@ -296,10 +311,48 @@ class ExperimentService:
             apply_allocation(experiment, allocation, weights, n_arms)
         for field, value in changes.items():
             setattr(experiment, field, value)
+        lifecycle.record_change(experiment, before, winner_before, _actor(principal))
+        return await self._save(experiment)
+
+    async def _save(self, experiment: Experiment) -> Experiment:
         await self.session.flush()
         await self.session.refresh(experiment, ["updated_at"])
         await self.publisher.experiment(experiment)
         return experiment
+
+    async def undo(self, principal: Principal, experiment_id: UUID) -> Experiment:
+        """takes back a stop or a declared winner made within lifecycle.UNDO_SECONDS."""
+        experiment = await self.get(principal, experiment_id)
+        lifecycle.undo(experiment)
+        return await self._save(experiment)
+
+    async def archive(self, principal: Principal, experiment_id: UUID) -> Experiment:
+        experiment = await self.get(principal, experiment_id)
+        lifecycle.archive(experiment)
+        return await self._save(experiment)
+
+    async def restore(self, principal: Principal, experiment_id: UUID) -> Experiment:
+        experiment = await self.get(principal, experiment_id)
+        lifecycle.restore(experiment)
+        await self._save(experiment)
+        gate = await self.session.scalar(select(FeatureGate).where(FeatureGate.experiment_id == experiment.id))
+        if gate is not None:
+            await self.publisher.gate(gate)
+        return experiment
+
+    async def duplicate(self, principal: Principal, experiment_id: UUID) -> Experiment:
+        experiment = await self.get(principal, experiment_id)
+        gate = await self.session.scalar(select(FeatureGate).where(FeatureGate.experiment_id == experiment.id))
+        copy, copy_gate = lifecycle.duplicate(experiment, gate, principal, slugify(experiment.name))
+        self.session.add(copy)
+        await self._flush_unique_key()
+        if copy_gate is not None:
+            copy_gate.experiment_id = copy.id
+            self.session.add(copy_gate)
+            await self.session.flush()
+            await self.publisher.gate(copy_gate)
+        await self.publisher.experiment(copy)
+        return copy
 
     async def delete(self, principal: Principal, experiment_id: UUID) -> None:
         experiment = await self.get(principal, experiment_id)
@@ -377,6 +430,10 @@ class ExperimentService:
                 await self.session.flush()
         except IntegrityError as exc:
             raise ConflictError("another experiment already uses this key", field="key") from exc
+
+
+def _actor(principal: Principal) -> str:
+    return f"user:{principal.user_id}" if principal.user_id else f"api_key:{principal.api_key_id}"
 
 
 def _value(value: Any) -> Any:

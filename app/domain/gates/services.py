@@ -128,7 +128,7 @@ class GateService:
                 await self.session.flush()
         except IntegrityError as exc:
             raise ConflictError("this experiment already has a gate", field="experiment_id") from exc
-        await self.publisher.gate(gate)
+        await self.publisher.gate(gate, archived=experiment.archived_at is not None)
         return gate
 
     async def update(self, principal: Principal, gate_id: UUID, data: GateUpdate) -> FeatureGate:
@@ -150,7 +150,7 @@ class GateService:
             gate.rules = normalise_rules(data.rules, n_arms)
         await self.session.flush()
         await self.session.refresh(gate, ["updated_at"])
-        await self.publisher.gate(gate)
+        await self.publisher.gate(gate, archived=experiment.archived_at is not None)
         return gate
 
     async def delete(self, principal: Principal, gate_id: UUID) -> None:
