@@ -29,6 +29,7 @@ from litestar.template.config import TemplateConfig
 
 from app.domain.accounts.api import AuthController, PublicAuthController
 from app.domain.accounts.pages import AccountPages, ApiKeyPages
+from app.domain.accounts.recovery_pages import DevMailboxPages, RecoveryPages
 from app.domain.decisions.api import DecisionController
 from app.domain.decisions.services import DecisionService
 from app.domain.experiments.api import ExperimentController
@@ -49,6 +50,7 @@ from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.events import EventWriter
 from app.lib.hotcache import HotCache
 from app.lib.logging import configure_logging
+from app.lib.mail import Outbox, build_mailer
 from app.lib.observability import RequestObservability, ensure_request_id_header
 from app.lib.paths import NOT_PAGES
 from app.lib.publish import Publisher
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cache = HotCache(redis, keys, settings.cache_refresh_seconds)
         writer = EventWriter(hot_redis, keys)
         decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key, settings.token_ttl_seconds))
+        mailer = build_mailer(settings, redis, keys.prefix)
+        outbox = Outbox(mailer)
         app.state.update(
             # the engine by a fixed name: advanced-alchemy renames its own state key for every further app
             # built in one process (tests build several)
@@ -105,6 +109,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             throttle=Throttle(
                 redis, keys.prefix, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
             ),
+            mailer=mailer,
+            outbox=outbox,
         )
 
         async def republish() -> None:
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await outbox.drain()
             await cache.stop()
             await hot_redis.aclose()
             await redis.aclose()
@@ -158,6 +165,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     public_router = Router(path="/", route_handlers=[TagController], middleware=[public_rate_limit.middleware])
     session_secret = hashlib.sha256(b"levers-session:" + settings.secret_key.encode()).digest()
+    # the development mailbox shows reset links to anyone who can reach it: never where real mail goes out
+    dev_pages = [] if settings.is_production or settings.smtp_host else [DevMailboxPages]
 
     return Litestar(
         route_handlers=[
@@ -167,6 +176,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             public_router,
             HealthController,
             AccountPages,
+            RecoveryPages,
+            *dev_pages,
             ExperimentPages,
             DecisionDocPages,
             SitePages,

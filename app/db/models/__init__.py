@@ -1,6 +1,15 @@
 """every table, imported here so alembic and the app see one metadata."""
 
-from app.db.models.accounts import ApiKey, Membership, Organization, Role, User, UserSession
+from app.db.models.accounts import (
+    AccountToken,
+    ApiKey,
+    Membership,
+    Organization,
+    Role,
+    TokenPurpose,
+    User,
+    UserSession,
+)
 from app.db.models.base import Base
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
 from app.db.models.gates import FeatureGate, HoldoutStatsHourly
@@ -11,6 +20,7 @@ from app.db.models.statistics import ArmStatsHourly, ArmStatsMinute, PolicySnaps
 from app.db.models.team import Invitation
 
 __all__ = [
+    "AccountToken",
     "ApiKey",
     "Arm",
     "ArmStatsHourly",
@@ -34,6 +44,7 @@ __all__ = [
     "Role",
     "Site",
     "StreamCheckpoint",
+    "TokenPurpose",
     "User",
     "UserSession",
 ]
