@@ -33,6 +33,7 @@ from app.domain.experiments.services import (
 )
 from app.domain.gates.services import holdout_stats
 from app.domain.guardrails.services import audit_trail
+from app.domain.onboarding.services import checklist
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
 from app.domain.pools.services import PoolService, provide_pool_service
 from app.domain.results.services import ResultsService, provide_results_service
@@ -83,8 +84,10 @@ class ExperimentPages(Controller):
         self, experiments: NamedDependency[ExperimentService], principal: NamedDependency[Principal]
     ) -> Template:
         rows = await experiments.list(principal)
+        onboarding = await checklist(experiments.session, experiments.publisher, principal)
         return HTMXTemplate(
-            template_name="experiments/list.html", context={"experiments": rows, "principal": principal}
+            template_name="experiments/list.html",
+            context={"experiments": rows, "principal": principal, "onboarding": onboarding},
         )
 
     async def _form(
