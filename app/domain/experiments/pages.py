@@ -40,6 +40,7 @@ from app.domain.results.services import ResultsService, provide_results_service
 from app.domain.sites.services import SiteService, provide_site_service
 from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_editor, requires_viewer
+from app.lib.conditional import conditional_template
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, InvalidInputError, form_error
 from app.lib.html import json_for_script
@@ -221,12 +222,16 @@ class ExperimentPages(Controller):
         experiment_id: FromPath[UUID],
         results: NamedDependency[ResultsService],
         principal: NamedDependency[Principal],
-    ) -> Template:
+        request: HTMXRequest,
+    ) -> Response[bytes]:
         experiment, view = await results.results(principal, experiment_id)
         context = _results_context(experiment, view, principal)
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["classic"] = await load_classic(results.session, experiment)
-        return HTMXTemplate(template_name="experiments/partials/_results.html", context=context)
+        # the results page polls this every 3 s: unchanged, it is a 304 without a body
+        return conditional_template(
+            request, Template(template_name="experiments/partials/_results.html", context=context)
+        )
 
     @get("/{experiment_id:uuid}/results.csv")
     async def totals_csv(
