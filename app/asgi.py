@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig
 
 from app.domain.accounts.api import AuthController, PublicAuthController
 from app.domain.accounts.pages import AccountPages, ApiKeyPages
+from app.domain.accounts.recovery_pages import DevMailboxPages, RecoveryPages
 from app.domain.decisions.api import DecisionController
 from app.domain.decisions.fast import ROUTES as DECISION_ROUTES
 from app.domain.decisions.services import DecisionService
@@ -55,6 +56,7 @@ from app.lib.auth import BearerAuthMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.hot_http import HEALTHZ, HotPaths, LeanLitestar
 from app.lib.logging import configure_logging
+from app.lib.mail import Outbox, build_mailer
 from app.lib.observability import RequestObservability, ensure_request_id_header
 from app.lib.paths import NOT_PAGES
 from app.lib.public_limit import WindowLimiter
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         writer = EventWriter(hot_redis, keys)
         publisher = Publisher(redis, keys, after_change=cache.refresh)
         decisions = DecisionService(cache, writer, SelectionTokens(settings.secret_key, settings.token_ttl_seconds))
+        mailer = build_mailer(settings, redis, keys.prefix)
+        outbox = Outbox(mailer)
         app.state.update(
             # the engine by a fixed name: advanced-alchemy renames its own state key for every further app
             # built in one process (tests build several)
@@ -114,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             throttle=Throttle(
                 redis, keys, settings.auth_rate_limit_per_minute, free_failures=settings.auth_free_failures
             ),
+            mailer=mailer,
+            outbox=outbox,
         )
 
         async def republish() -> None:
@@ -134,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await outbox.drain()
             await cache.stop()
             await hot_redis.aclose()
             await redis.aclose()
@@ -163,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # the tag's endpoints are rate limited per site and client address in front of the router (HotPaths)
     public_router = Router(path="/", route_handlers=[TagController, EditorController])
     session_secret = hashlib.sha256(b"levers-session:" + settings.secret_key.encode()).digest()
+    # the development mailbox shows reset links to anyone who can reach it: never where real mail goes out
+    dev_pages = [] if settings.is_production or settings.smtp_host else [DevMailboxPages]
 
     app = LeanLitestar(
         route_handlers=[
@@ -172,6 +181,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             public_router,
             HealthController,
             AccountPages,
+            RecoveryPages,
+            *dev_pages,
             ExperimentPages,
             WhatIfPages,
             ExperimentEditorPages,

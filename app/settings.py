@@ -97,6 +97,17 @@ class Settings:
     redis_cluster: bool = False
     # how long the durable event log keeps events (by exposure time); housekeeping drops older months
     event_log_retention_days: int = 400
+    # outgoing mail (password reset, email verification). no SMTP_HOST: outside production mail goes to the log and
+    # the dev mailbox page; in production nothing is sent (reset is unavailable, verification is not asked)
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    # starttls | ssl | none
+    smtp_security: str = "starttls"
+    mail_from: str = ""
+    # new accounts must open the link mailed to them before they can log in
+    require_email_verification: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -136,6 +147,18 @@ def load_settings() -> Settings:
             raise SettingsError("DATABASE_URL and REDIS_URL must be set in production")
     elif not secret:
         secret = _dev_secret(data_dir)
+    smtp_host = os.environ.get("SMTP_HOST", "").strip()
+    smtp_security = os.environ.get("SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+    if smtp_security not in {"starttls", "ssl", "none"}:
+        raise SettingsError(f"SMTP_SECURITY must be starttls, ssl or none, got {smtp_security!r}")
+    base_url = os.environ.get("BASE_URL", "").rstrip("/")
+    if env == "production" and smtp_host and not base_url:
+        # links in mail must not be built from the request's host header, which a caller controls
+        raise SettingsError("BASE_URL must be set in production when SMTP_HOST is (it is the host of links in mail)")
+    verification_default = "1" if env == "production" and smtp_host else "0"
+    require_verification = os.environ.get("REQUIRE_EMAIL_VERIFICATION", verification_default) == "1"
+    if env == "production" and require_verification and not smtp_host:
+        raise SettingsError("REQUIRE_EMAIL_VERIFICATION=1 needs SMTP_HOST in production: no one could confirm")
     return Settings(
         env=env,
         database_url=os.environ.get("DATABASE_URL", ""),
@@ -155,7 +178,7 @@ def load_settings() -> Settings:
         log_json=os.environ.get("LOG_JSON", "1" if env == "production" else "0") == "1",
         worker_batch_size=_env_int("WORKER_BATCH_SIZE", 1000),
         worker_lease_seconds=_env_float("WORKER_LEASE_SECONDS", 10.0),
-        base_url=os.environ.get("BASE_URL", "").rstrip("/"),
+        base_url=base_url,
         metrics_token=os.environ.get("METRICS_TOKEN", "")
         or _secret_from_file("METRICS_TOKEN_FILE", os.environ.get("METRICS_TOKEN_FILE", "")),
         country_header=os.environ.get("COUNTRY_HEADER", "cf-ipcountry").strip().lower() or "cf-ipcountry",
@@ -165,6 +188,14 @@ def load_settings() -> Settings:
         metrics_public=os.environ.get("METRICS_PUBLIC", "0") == "1",
         redis_cluster=os.environ.get("REDIS_CLUSTER", "0") == "1",
         event_log_retention_days=max(1, _env_int("EVENT_LOG_RETENTION_DAYS", 400)),
+        smtp_host=smtp_host,
+        smtp_port=_env_int("SMTP_PORT", 465 if smtp_security == "ssl" else 587),
+        smtp_username=os.environ.get("SMTP_USERNAME", ""),
+        smtp_password=os.environ.get("SMTP_PASSWORD", "")
+        or _secret_from_file("SMTP_PASSWORD_FILE", os.environ.get("SMTP_PASSWORD_FILE", "")),
+        smtp_security=smtp_security,
+        mail_from=os.environ.get("MAIL_FROM", "").strip(),
+        require_email_verification=require_verification,
     )
 
 

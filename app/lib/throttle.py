@@ -1,4 +1,4 @@
-"""throttles for the anonymous, expensive doors: login, register and invitation acceptance.
+"""throttles for the anonymous, expensive doors: login, register, invitation acceptance and password reset.
 
 two limits, both in redis so they hold across web processes and instances:
 - per client address: a fixed one-minute window (e.g. 10 attempts a minute), per action;
@@ -112,3 +112,14 @@ class Throttle:
             await self.redis.delete(failures, lock)
         except (RedisError, OSError) as exc:
             log.warning("throttle unavailable", action=action, error=str(exc))
+
+    async def once_per(self, action: str, account: str, seconds: int) -> bool:
+        """true for the first call per account in `seconds` (e.g. one reset mail a minute), false for the rest.
+
+        callers answer the same either way; the account is hashed, as above. without redis: true."""
+        try:
+            first = await self.redis.set(self.keys.throttle_once(action, _digest(account)), "1", nx=True, ex=seconds)
+        except (RedisError, OSError) as exc:
+            log.warning("throttle unavailable", action=action, error=str(exc))
+            return True
+        return bool(first)

@@ -102,6 +102,9 @@ class RedisKeys:
         # failures and lock of one account share a slot: they are cleared together
         return f"{self.prefix}throttle:{action}:{{{account_digest}}}:fail"
 
+    def throttle_once(self, action: str, account_digest: str) -> str:
+        return f"{self.prefix}throttle:{action}:{{{account_digest}}}:once"
+
     def throttle_lock(self, action: str, account_digest: str) -> str:
         return f"{self.prefix}throttle:{action}:{{{account_digest}}}:lock"
 
@@ -111,6 +114,11 @@ class RedisKeys:
 
     def refused_origins(self, site_key: str) -> str:
         return f"{self.prefix}refused:{site_key}"
+
+    @staticmethod
+    def dev_mailbox(prefix: str) -> str:
+        """development mail shown on /dev/mailbox (app.lib.mail); needs only the prefix."""
+        return f"{prefix}dev:mailbox"
 
     def schedule(self, job: str, at: int) -> str:
         """one worker claims a scheduled job's run (the cluster schedule, app.worker.schedule)."""

@@ -65,7 +65,7 @@ def test_dashboard_runs_under_its_csp_without_violations(context: Any, levers: L
     page.get_by_role("button", name="Start…").click()
     page.get_by_role("button", name="Start the experiment").click()  # its confirmation dialog
     expect(page.locator("#status")).to_have_text("running")
-    expect(page.locator("#results")).to_have_attribute("hx-get", f"/experiments/{experiment['id']}/results")
+    expect(page.locator("#results")).to_have_attribute("data-poll", f"/experiments/{experiment['id']}/results")
     page.wait_for_timeout(3500)  # one self-refresh of the results fragment
 
     for path in ("/experiments", "/sites", "/gates", "/team", "/api-keys", f"/experiments/{experiment['id']}/edit"):

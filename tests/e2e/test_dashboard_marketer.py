@@ -100,7 +100,7 @@ def test_marketer_runs_an_experiment_to_a_winner(context: Any, levers: Levers, a
     page.get_by_role("button", name="Start…").click()
     page.get_by_role("button", name="Start the experiment").click()  # its confirmation dialog
     expect(page.locator("#status")).to_have_text("running")
-    expect(page.locator("#results")).to_have_attribute("hx-get", f"/experiments/{experiment_id}/results")
+    expect(page.locator("#results")).to_have_attribute("data-poll", f"/experiments/{experiment_id}/results")
 
     # the results poll themselves until the worker has trained on every event and the rule calls it. the
     # peeking-proof rule may want a few more visitors than 400 when the starved control got a conversion by

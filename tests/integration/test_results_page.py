@@ -37,7 +37,7 @@ async def test_results_page_shows_the_analysis_and_a_recommendation(settings: Se
     assert 'data-recommendation="ship"' in html and "Ship Green" in html
     assert 'data-field="exposures"><span class="v">2,000</span>' in html
     assert "4.00%" in html and "8.00%" in html  # the observed rates
-    assert "hx-get" not in html.split('id="results"')[1].split(">")[0]  # a draft does not poll
+    assert "data-poll" not in html.split('id="results"')[1].split(">")[0]  # a draft does not poll
     for chart in ("density", "traffic", "prob_best", "rate"):
         assert f'data-chart="{chart}"' in html
     assert 'href="/how-levers-decides"' in html
@@ -50,7 +50,7 @@ async def test_results_page_shows_the_analysis_and_a_recommendation(settings: Se
     fragment = await page.get(f"/experiments/{experiment['id']}/results")
     assert fragment.status_code == 200
     assert fragment.text.lstrip().startswith('<section id="results"')
-    assert f'hx-get="/experiments/{experiment["id"]}/results"' in fragment.text
+    assert f'data-poll="/experiments/{experiment["id"]}/results"' in fragment.text
 
     response = await page.post(f"/experiments/{experiment['id']}/winner", {"winner_index": "1"})
     assert response.status_code in (302, 303)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.settings import SettingsError, load_settings
@@ -75,3 +77,53 @@ def test_event_log_retention_defaults_to_400_days_and_keeps_at_least_one(
     monkeypatch.setenv("EVENT_LOG_RETENTION_DAYS", "a year")
     with pytest.raises(SettingsError, match="EVENT_LOG_RETENTION_DAYS"):
         load_settings()
+
+
+def _production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEVERS_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/levers")
+    monkeypatch.setenv("REDIS_URL", "redis://cache")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    for name in ("SMTP_HOST", "BASE_URL", "REQUIRE_EMAIL_VERIFICATION", "SMTP_PASSWORD", "SMTP_SECURITY", "SMTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_production_mail_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    # no smtp: nothing can be mailed, so nothing asks for confirmation, and asking for it is refused
+    assert not load_settings().require_email_verification
+    monkeypatch.setenv("REQUIRE_EMAIL_VERIFICATION", "1")
+    with pytest.raises(SettingsError, match="SMTP_HOST"):
+        load_settings()
+    monkeypatch.delenv("REQUIRE_EMAIL_VERIFICATION")
+    # links in mail need a configured host, never the request's
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.com")
+    with pytest.raises(SettingsError, match="BASE_URL"):
+        load_settings()
+    monkeypatch.setenv("BASE_URL", "https://levers.example.com/")
+    settings = load_settings()
+    assert settings.require_email_verification and settings.smtp_port == 587 and settings.smtp_password == ""
+    monkeypatch.setenv("SMTP_SECURITY", "ssl")
+    assert load_settings().smtp_port == 465
+    monkeypatch.setenv("SMTP_SECURITY", "plaintext")
+    with pytest.raises(SettingsError, match="SMTP_SECURITY"):
+        load_settings()
+
+
+def test_smtp_password_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _production(monkeypatch)
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.com")
+    monkeypatch.setenv("BASE_URL", "https://levers.example.com")
+    secret = tmp_path / "smtp_password"
+    secret.write_text("from a file\n")
+    monkeypatch.setenv("SMTP_PASSWORD_FILE", str(secret))
+    assert load_settings().smtp_password == "from a file"
+
+
+def test_development_defaults_ask_no_confirmation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LEVERS_ENV", "development")
+    monkeypatch.setenv("LEVERS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    monkeypatch.delenv("REQUIRE_EMAIL_VERIFICATION", raising=False)
+    settings = load_settings()
+    assert not settings.require_email_verification and not settings.smtp_host

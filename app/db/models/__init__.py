@@ -1,6 +1,15 @@
 """every table, imported here so alembic and the app see one metadata."""
 
-from app.db.models.accounts import ApiKey, Membership, Organization, Role, User, UserSession
+from app.db.models.accounts import (
+    AccountToken,
+    ApiKey,
+    Membership,
+    Organization,
+    Role,
+    TokenPurpose,
+    User,
+    UserSession,
+)
 from app.db.models.base import Base
 from app.db.models.event_log import event_log
 from app.db.models.experiments import Arm, Experiment, ExperimentStatus, Pool, RewardMode
@@ -19,6 +28,7 @@ from app.db.models.statistics import (
 from app.db.models.team import Invitation
 
 __all__ = [
+    "AccountToken",
     "ApiKey",
     "Arm",
     "ArmStatsHourly",
@@ -44,6 +54,7 @@ __all__ = [
     "SegmentValue",
     "Site",
     "StreamCheckpoint",
+    "TokenPurpose",
     "User",
     "UserSession",
     "event_log",

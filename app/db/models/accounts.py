@@ -30,6 +30,9 @@ class User(Base):
 
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # when the user opened a confirmation link mailed to this address (accounts older than verification: their
+    # creation time); none while unconfirmed
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="raise")
 
 
@@ -70,3 +73,31 @@ class UserSession(Base):
 
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class TokenPurpose(enum.StrEnum):
+    RESET_PASSWORD = "reset_password"
+    VERIFY_EMAIL = "verify_email"
+
+
+class AccountToken(Base):
+    """a link mailed to a user (password reset, email confirmation): single use, short-lived, stored hashed."""
+
+    __tablename__ = "account_tokens"
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(
+        Enum(
+            TokenPurpose,
+            name="token_purpose",
+            native_enum=False,
+            length=32,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    # sha-256 of the link's 256-bit secret: a database reader cannot use a pending link
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the address the link was sent to: confirming it confirms only that address
+    email: Mapped[str] = mapped_column(String(320))
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))

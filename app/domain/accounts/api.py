@@ -41,7 +41,7 @@ class PublicAuthController(Controller):
         """Create an account and its organization, with you as its owner."""
         return me_out(await accounts.register(data.email, data.password, data.organization_name))
 
-    @post("/login", status_code=200, exclude_from_auth=True, responses=problem_responses(400, 401, 413, 422, 429))
+    @post("/login", status_code=200, exclude_from_auth=True, responses=problem_responses(400, 401, 403, 413, 422, 429))
     async def login(
         self, data: JSONBody[Login], accounts: NamedDependency[AccountService], request: Request
     ) -> AccessToken:

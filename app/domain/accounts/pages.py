@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.domain.accounts.schemas import Registration
-from app.domain.accounts.services import AccountService, provide_account_service
+from app.domain.accounts.services import AccountService, EmailNotConfirmedError, provide_account_service
 from app.domain.accounts.sessions import close_session, open_session
 from app.domain.team.guards import current_member, live_session_principal
 from app.lib.auth import Principal, requires_admin, session_principal
@@ -89,6 +89,9 @@ class AccountPages(Controller):
                 "errors": {},
                 "next": request.query_params.get("next", ""),
                 "registered": bool(request.query_params.get("registered")),
+                "reset": bool(request.query_params.get("reset")),
+                "verified": bool(request.query_params.get("verified")),
+                "confirm_first": request.app.state.settings.require_email_verification,
             },
         )
 
@@ -99,6 +102,17 @@ class AccountPages(Controller):
         email = data.get("email", "")
         try:
             account = await accounts.authenticate(email, data.get("password", ""))
+        except EmailNotConfirmedError as exc:
+            return HTMXTemplate(
+                template_name="accounts/login.html",
+                status_code=403,
+                context={
+                    "values": {"email": email},
+                    "errors": {},
+                    "unconfirmed": exc.message,
+                    "next": data.get("next", ""),
+                },
+            )
         except DomainError as exc:
             return HTMXTemplate(
                 template_name="accounts/login.html",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 from uuid import UUID, uuid4
 
 import structlog
@@ -15,16 +15,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Membership, Organization, Role, User
+from app.domain.accounts.links import MailLinks, already_registered_mail, send_verification
 from app.domain.accounts.schemas import ApiKeyInfo
 from app.domain.accounts.sessions import close_all_sessions, user_memberships
 from app.lib.auth import Principal
-from app.lib.errors import InvalidInputError, NotFoundError, UnauthorizedError
+from app.lib.errors import InvalidInputError, NotFoundError, PermissionDeniedError, UnauthorizedError
 from app.lib.passwords import dummy_verify, hash_password, password_problem, verify_password
 from app.lib.throttle import Throttle, client_address
 from app.lib.tokens import new_api_key
 from app.runtime.publish import Publisher
 
 log = structlog.get_logger(__name__)
+
+# a login of an unconfirmed account re-sends its confirmation link at most this often
+VERIFICATION_RESEND_SECONDS = 300
+
+
+class EmailNotConfirmedError(PermissionDeniedError):
+    """the password was right, but the account's email is not confirmed yet (production)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,12 @@ class AccountService:
         throttle: Throttle | None = None,
         address: str = "",
         token_ttl_seconds: int = 3600,
+        links: MailLinks | None = None,
+        require_verification: bool = False,
     ) -> None:
         self.publisher_token_ttl = token_ttl_seconds
+        self.links = links
+        self.require_verification = require_verification
         self.session = session
         self.publisher = publisher
         self.throttle = throttle
@@ -67,7 +79,7 @@ class AccountService:
         password_hash = await hash_password(password)
         organization = Organization(name=organization_name or email.split("@", 1)[1])
         if await self.session.scalar(select(User.id).where(User.email == email)):
-            return self._already_registered(email, organization)
+            return await self._already_registered(email, organization)
         user = User(email=email, password_hash=password_hash)
         membership = Membership(user=user, organization=organization, role=Role.OWNER)
         self.session.add_all([user, organization, membership])
@@ -75,13 +87,18 @@ class AccountService:
             async with self.session.begin_nested():
                 await self.session.flush()
         except IntegrityError:  # registered concurrently
-            return self._already_registered(email, Organization(name=organization.name))
+            return await self._already_registered(email, Organization(name=organization.name))
+        if self.links is not None:
+            await send_verification(self.session, self.links, user)
         return Account(user=user, membership=membership)
 
-    def _already_registered(self, email: str, organization: Organization) -> Account:
-        # nothing is stored: the ids are fresh and lead nowhere. the owner is told out of band instead:
-        # levers sends no email yet, so the notice is logged (production: wire it to your mail service)
-        log.info("registration for an existing account: owner to be notified by email", email=email)
+    async def _already_registered(self, email: str, organization: Organization) -> Account:
+        # nothing is stored: the ids are fresh and lead nowhere. the owner is told by mail instead
+        log.info("registration for an existing account: owner notified by email")
+        # at most one such notice an hour, so the form can't be used to flood someone's inbox
+        notify = self.throttle is None or await self.throttle.once_per("registered", email, 3600)
+        if notify and self.links is not None:
+            self.links.outbox.send(already_registered_mail(email, self.links.base_url))
         organization.id = uuid4()
         user = User(id=uuid4(), email=email, password_hash="")
         membership = Membership(id=uuid4(), organization_id=organization.id, user_id=user.id, role=Role.OWNER)
@@ -103,12 +120,29 @@ class AccountService:
             await self.throttle.account_succeeded("login", email)
         if new_hash:
             user.password_hash = new_hash
+        if self.require_verification and user.email_verified_at is None:
+            await self._ask_confirmation(user)
         membership = await self.session.scalar(
             select(Membership).where(Membership.user_id == user.id).order_by(Membership.created_at).limit(1)
         )
         if membership is None:
             raise UnauthorizedError("this account belongs to no organization")
         return Account(user=user, membership=membership)
+
+    async def _ask_confirmation(self, user: User) -> NoReturn:
+        # only someone who knows the password gets here, so saying the account exists tells them nothing new
+        resend = self.throttle is None or await self.throttle.once_per(
+            "verify", user.email, VERIFICATION_RESEND_SECONDS
+        )
+        if resend and self.links is not None:
+            await send_verification(self.session, self.links, user)
+            # the answer is an error, which rolls the request's transaction back: the new link must outlive it
+            await self.session.commit()
+        raise EmailNotConfirmedError(
+            f"Confirm your email first: open the link we sent to {user.email} (a new one goes out at most every "
+            f"{VERIFICATION_RESEND_SECONDS // 60} minutes), then log in.",
+            field="email",
+        )
 
     async def _failed(self, email: str) -> NoReturn:
         if self.throttle is not None:
@@ -191,8 +225,24 @@ def key_info(key: ApiKey, used: datetime | None = None) -> ApiKeyInfo:
     )
 
 
+def mail_links(request: Request[Any, Any, Any]) -> MailLinks | None:
+    """none when the app runs without an outbox (nothing then sends mail)."""
+    outbox = request.app.state.get("outbox")
+    if outbox is None:
+        return None
+    configured = request.app.state.settings.base_url
+    # production with smtp refuses to start without BASE_URL: there the request's host header is never used
+    return MailLinks(outbox=outbox, base_url=configured or str(request.base_url).rstrip("/"))
+
+
 def provide_account_service(db_session: NamedDependency[AsyncSession], request: Request) -> AccountService:
     state = request.app.state
     return AccountService(
-        db_session, state.publisher, state.get("throttle"), client_address(request), state.settings.jwt_ttl_seconds
+        db_session,
+        state.publisher,
+        state.get("throttle"),
+        client_address(request),
+        state.settings.jwt_ttl_seconds,
+        links=mail_links(request),
+        require_verification=state.settings.require_email_verification,
     )

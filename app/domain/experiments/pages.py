@@ -42,6 +42,7 @@ from app.domain.experiments.targeting import values_of as targeting_values
 from app.domain.experiments.targeting_pages import builder_context
 from app.domain.gates.services import holdout_stats
 from app.domain.guardrails.services import audit_trail
+from app.domain.onboarding.services import checklist
 from app.domain.pools.schemas import PoolCreate, PoolUpdate
 from app.domain.pools.services import PoolService, provide_pool_service
 from app.domain.results.filters import ReportFilter, report_filter
@@ -51,6 +52,7 @@ from app.domain.sites.services import SiteService, provide_site_service
 from app.domain.team.guards import current_member
 from app.domain.whatif.pages import whatif_context
 from app.lib.auth import Principal, requires_editor, requires_viewer
+from app.lib.conditional import conditional_template
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, InvalidInputError, form_error
 from app.lib.html import json_for_script
@@ -114,6 +116,7 @@ class ExperimentPages(Controller):
             "sorts": SORTS,
             "shows": SHOWS,
             "deleted": name[:200] if done == "deleted" else "",
+            "onboarding": await checklist(experiments.session, experiments.publisher, principal),
         }
         return HTMXTemplate(template_name="experiments/list.html", context=context)
 
@@ -273,17 +276,21 @@ class ExperimentPages(Controller):
         experiment_id: FromPath[UUID],
         results: NamedDependency[ResultsService],
         principal: NamedDependency[Principal],
+        request: HTMXRequest,
         start: FromQuery[str | None] = None,
         end: FromQuery[str | None] = None,
         granularity: FromQuery[str | None] = None,
-    ) -> Template:
+    ) -> Response[bytes]:
         report = report_filter(start, end, granularity)
         experiment, view = await results.results(principal, experiment_id, report)
         context = _results_context(experiment, view, principal, report)
         context["segments"] = await load_segments(results.session, experiment, report)
         context["holdout"] = await holdout_stats(results.session, experiment)
         context["classic"] = await load_classic(results.session, experiment)
-        return HTMXTemplate(template_name="experiments/partials/_results.html", context=context)
+        # the results page polls this every 3 s: unchanged, it is a 304 without a body
+        return conditional_template(
+            request, Template(template_name="experiments/partials/_results.html", context=context)
+        )
 
     @get("/{experiment_id:uuid}/results.csv")
     async def totals_csv(

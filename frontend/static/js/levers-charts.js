@@ -126,7 +126,10 @@
     });
   }
 
-  // keep open "show as a table" panels open across the self-refresh
+  // levers-results.js swaps parts of the results and redraws only the charts it put in
+  window.leversCharts = { draw: draw, destroy: destroy };
+
+  // keep open "show as a table" panels open across an htmx swap
   var openPanels = {};
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
