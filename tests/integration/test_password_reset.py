@@ -145,7 +145,7 @@ async def test_a_new_link_voids_the_older_one_and_an_expired_link_is_refused(
     await session.post("/forgot-password", {"email": tenant.email})
     assert len([m for m in await mails_to(box, tenant.email) if m.subject.startswith("Reset")]) == 1
     await box.redis.delete(
-        *[k async for k in box.redis.scan_iter(f"{settings.redis_prefix}throttle:reset-mail:once:*")]
+        *[k async for k in box.redis.scan_iter(f"{settings.redis_prefix}throttle:reset-mail:*:once")]
     )
     await session.post("/forgot-password", {"email": tenant.email})
     second = await mail_to(box, tenant.email, "Reset your Levers password", count=2)

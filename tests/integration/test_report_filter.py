@@ -51,7 +51,7 @@ async def test_granularity_and_range_shape_the_charts(tenant: Tenant, settings: 
     assert f'value="{day}"' in one.text and '<option value="hour" selected>' in one.text
     query = f"?start={day}&amp;end={day}&amp;granularity=hour"
     assert f'href="/experiments/{eid}/series.csv{query}"' in one.text
-    assert f'hx-get="/experiments/{eid}/results{query}"' in one.text
+    assert f'data-poll="/experiments/{eid}/results{query}"' in one.text
     fragment = await page.get(f"{path}/results?start={day}&end={day}&granularity=hour")
     assert fragment.status_code == 200 and len(charts_in(fragment.text, eid)["rate"]["labels"]) == 24
 
