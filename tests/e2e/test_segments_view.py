@@ -88,10 +88,12 @@ def test_the_segment_tables_and_the_report_period(context: Any, levers: Levers, 
     device = page.locator("#segments-device")
     expect(device.locator("caption")).to_contain_text("comparisons with the control")
     expect(device.locator('tr[data-segment="mobile"]')).to_have_count(2)
-    expect(device.locator('tr[data-segment="mobile"][data-arm="Green"] [data-field="diff"]')).to_contain_text("pts")
-    expect(device.locator('tr[data-segment="mobile"][data-arm="Green"] [data-field="p_holm"]')).to_have_text(
-        re.compile(r"^[0-9.e-]+$")
-    )
+    expect(
+        device.locator('tr[data-segment="mobile"][data-segment-arm="Green"] [data-segment-field="diff"]')
+    ).to_contain_text("pts")
+    expect(
+        device.locator('tr[data-segment="mobile"][data-segment-arm="Green"] [data-segment-field="p_holm"]')
+    ).to_have_text(re.compile(r"^[0-9.e-]+$"))
     expect(page.locator('#segments-country tr[data-segment="DE"]')).to_have_count(2)
     expect(page.locator('#segments-language tr[data-segment="fr"]')).to_have_count(2)
     expect(page.locator('#segments-visitor tr[data-segment="returning"] th')).to_have_text(["Returning", "Returning"])
