@@ -64,7 +64,7 @@ def test_first_run_checklist_templates_and_previews(context: Any, levers: Levers
     expect(preview.get_by_role("link", name="Preview “Green”")).to_have_attribute(
         "href", "https://shop.example.com/?levers_force=cta:1&levers_debug=1"
     )
-    preview.get_by_label("Page").fill("https://shop.example.com/pricing")
+    preview.get_by_label("Page to preview", exact=True).fill("https://shop.example.com/pricing")
     preview.get_by_role("button", name="Update links").click()
     expect(page.locator("#preview").get_by_role("link", name="Preview “Control” (control)")).to_have_attribute(
         "href", "https://shop.example.com/pricing?levers_force=cta:0&levers_debug=1"

@@ -65,7 +65,7 @@ def test_pick_change_save_then_visitors_see_the_variant_without_flicker(
     install(context, site["snippet"])
 
     dashboard.goto(f"{levers.url}/experiments/{experiment['id']}")
-    dashboard.get_by_label("Page").fill(f"{fixture_site.origin}/editor.html")
+    dashboard.get_by_label("Page to edit", exact=True).fill(f"{fixture_site.origin}/editor.html")
     with context.expect_page() as opened:
         dashboard.get_by_role("button", name="Edit on my site").click()
     page = opened.value
