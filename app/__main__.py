@@ -31,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # several processes answer /metrics in turn: they share their series through files (prometheus_client)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="levers-metrics-")
     uvicorn.run(
-        "app.asgi:create_app",
+        "app.asgi:create_served_app",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,

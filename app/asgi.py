@@ -54,6 +54,7 @@ from app.domain.team.pages import InvitePages, TeamPages
 from app.domain.whatif.pages import WhatIfPages
 from app.lib.auth import BearerAuthMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.heap import settle_heap
 from app.lib.hot_http import HEALTHZ, HotPaths, LeanLitestar
 from app.lib.logging import configure_logging
 from app.lib.mail import Outbox, build_mailer
@@ -252,4 +253,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         max_body=settings.max_body_bytes,
         limiter=WindowLimiter(settings.public_rate_limit_per_minute),
     )
+    return app
+
+
+def create_served_app(settings: Settings | None = None) -> Litestar:
+    """the app as `levers serve` runs it: create_app(), and once it has started, its heap settled for serving
+    (app.lib.heap). tests build many apps in one process and keep the interpreter's defaults."""
+    app = create_app(settings)
+    app.on_startup.append(settle_heap)
     return app

@@ -21,7 +21,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from app.asgi import create_app
+from app.asgi import create_app, create_served_app
+from app.lib.heap import settle_heap
 from app.lib.hot_http import HotPaths
 from app.settings import Settings
 from tests.integration.conftest import Tenant
@@ -191,3 +192,9 @@ async def test_each_web_process_counts_the_public_limit_on_its_own(settings: Set
             preflight = await client.options(f"/p/{shop.key}/d", headers={"origin": ORIGIN})
             assert preflight.status_code == 429
     assert statuses == [200, 200, 200, 429] * 2
+
+
+def test_only_the_served_app_settles_its_heap(settings: Settings) -> None:
+    assert settle_heap in create_served_app(settings).on_startup
+    # tests build many apps in one process: theirs keep the interpreter's collector settings
+    assert settle_heap not in create_app(settings).on_startup
