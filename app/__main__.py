@@ -60,6 +60,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _require_urls()
     settings = get_settings()
     configure_logging(settings)
+    if settings.worker_nice:
+        # a batch is a burst of cpu once a second: where it shares cores with the web process, requests go
+        # first (bench/hot_path.py: select's p99 under load), and the worker catches up in the gaps
+        os.nice(settings.worker_nice)
     return run_until_stopped(settings)
 
 

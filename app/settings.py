@@ -79,6 +79,9 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     worker_batch_size: int = 1000
+    # the worker's scheduling priority (os.nice): on a machine it shares with the web process, its training
+    # batches yield the cpu to requests; 0 keeps the default
+    worker_nice: int = 10
     # how long a dead worker holds its shards before another takes them over
     worker_lease_seconds: float = 10.0
     base_url: str = ""
@@ -177,6 +180,7 @@ def load_settings() -> Settings:
         log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         log_json=os.environ.get("LOG_JSON", "1" if env == "production" else "0") == "1",
         worker_batch_size=_env_int("WORKER_BATCH_SIZE", 1000),
+        worker_nice=min(19, max(0, _env_int("WORKER_NICE", 10))),
         worker_lease_seconds=_env_float("WORKER_LEASE_SECONDS", 10.0),
         base_url=base_url,
         metrics_token=os.environ.get("METRICS_TOKEN", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import time
@@ -120,6 +121,8 @@ async def test_sigkilled_worker_loses_nothing_and_counts_nothing_twice(
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(1.5)  # anything counted twice would show up now
+        # the worker runs at a lower priority than the web process (WORKER_NICE, default 10)
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == 10
         assert await _stats(tenant, experiment_id) == (sent_exposures, sent_conversions), log.read_text()[-3000:]
         # the event log is written in the statistics' transaction: every event in it once, none twice
         assert await _logged(settings, experiment_id) == (sent_exposures, sent_conversions)

@@ -196,11 +196,15 @@ class TagService:
         written; events of experiments no longer collecting (or another goal) are skipped and named."""
         checked: list[_Checked] = []
         skipped: list[Skipped] = []
+        # a batch mostly carries one token several times (the exposure, then its conversion): checked once
+        verified: dict[str, SelectionClaims] = {}
         for index, item in enumerate(body.e):
-            try:
-                claims = self.decisions.verify(site.organization_id, item.t)
-            except InvalidInputError as exc:
-                raise InvalidInputError(exc.message, field=f"e[{index}].t") from exc
+            claims = verified.get(item.t)
+            if claims is None:
+                try:
+                    claims = verified[item.t] = self.decisions.verify(site.organization_id, item.t)
+                except InvalidInputError as exc:
+                    raise InvalidInputError(exc.message, field=f"e[{index}].t") from exc
             try:
                 runtime = await self.decisions.runtime(site.organization_id, claims.e)
                 checked.append(_Checked(index, item, claims, runtime, self._reward(runtime, item)))
