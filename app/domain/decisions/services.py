@@ -153,15 +153,20 @@ class DecisionService:
         record: bool = True,
         attributes: Mapping[str, Any] | None = None,
         force_arm: int | None = None,
+        segment: tuple[str, ...] | None = None,
     ) -> Decision:
         """`attributes` are what targeting rules look at (url, path, referrer, utm_*, device, language,
-        country, custom ones flat by name); `force_arm` serves that arm, labelled "forced"."""
+        country, custom ones flat by name); `force_arm` serves that arm, labelled "forced"; `segment` is
+        visitor_segment(attributes) when the caller decides several experiments for one visitor."""
         runtime = await self.runtime(organization_id, experiment_id)
         arm_index, propensity, reason = self.choose(runtime, visitor, vector, attributes, force_arm)
         config = runtime.config
         holdout = is_holdout(reason)
         # only the bandit's (or fixed split's) own traffic is broken down by segment; in memory, no i/o
-        segment = tuple(compact(segment_of(attributes, time.time()))) if reason == "policy" and attributes else ()
+        if reason != "policy":
+            segment = ()
+        elif segment is None:
+            segment = self.visitor_segment(attributes)
         token, claims = self.tokens.issue(
             tenant=config.organization_id,
             experiment=config.id,
@@ -193,6 +198,11 @@ class DecisionService:
             counter = _SELECTED[reason] = SELECTIONS.labels(reason=reason)
         counter.inc()
         return Decision(arm=config.arms[arm_index], token=token, claims=claims, reason=reason, recorded=recorded)
+
+    @staticmethod
+    def visitor_segment(attributes: Mapping[str, Any] | None) -> tuple[str, ...]:
+        """the segment a visitor's exposures and conversions count in (app.targeting.segments)."""
+        return tuple(compact(segment_of(attributes, time.time()))) if attributes else ()
 
     def exposure_event(self, runtime: ExperimentRuntime, claims: SelectionClaims, request_id: str) -> Event:
         """the exposure a selection token stands for (the tag reports them after applying an arm)."""

@@ -141,10 +141,11 @@ class TagService:
     ) -> list[TagDecision]:
         by_key = self.experiments_of(site)
         decisions: list[TagDecision] = []
+        segment = self.decisions.visitor_segment(attributes)  # one visitor: worked out once for the page
         for key in dict.fromkeys(body.x):
             runtime = by_key.get(key)
             if runtime is not None:
-                decisions.append(await self._decide_one(site, runtime, body, request_id, attributes))
+                decisions.append(await self._decide_one(site, runtime, body, request_id, attributes, segment))
         if body.u:
             self.decisions.writer.site_seen(site.public_key, msgspec.json.encode({"url": body.u, "at": time.time()}))
         return decisions
@@ -156,6 +157,7 @@ class TagService:
         body: DecideRequest,
         request_id: str,
         attributes: Mapping[str, Any],
+        segment: tuple[str, ...],
     ) -> TagDecision:
         config = runtime.config
         goal = self._goals.get(config.id)
@@ -166,7 +168,14 @@ class TagService:
             # qa: shows the arm and hands out no token, so nothing can be recorded for it
             return TagDecision(config.key, arm, config.arms[arm].name, config.arms[arm].payload, "", "forced", goal, 0)
         decision = await self.decisions.select(
-            site.organization_id, config.id, body.v, None, request_id, record=False, attributes=attributes
+            site.organization_id,
+            config.id,
+            body.v,
+            None,
+            request_id,
+            record=False,
+            attributes=attributes,
+            segment=segment,
         )
         arm, token, reason, expires = decision.arm.index, decision.token, decision.reason, decision.claims.x
         sticky = self._sticky(site, runtime, body.s.get(config.key)) if reason == "policy" else None
