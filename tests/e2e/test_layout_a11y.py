@@ -4,14 +4,20 @@ field borders and focus rings reach 3:1 (wcag 1.4.11), and the rate chart ends o
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db.models import ArmStatsHourly
+from tests.conftest import run_isolated
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import Levers
 from tests.e2e.dashboard_support import api_token, seed_hourly, sign_up
@@ -285,3 +291,64 @@ def test_field_edges_and_focus_rings_reach_three_to_one(
     page.screenshot(path=str(artifacts / "layout-focus-ring.png"))
     assert checked["borders"] >= 15 and checked["rings"] >= 15, checked
     assert weak == [], "\n".join(weak)
+
+
+def seed_weekend_skew(database_url: str, experiment_id: str, days: int = 12) -> None:
+    """arm 1 gets most visitors at weekends, which convert a fifth as well: the table's period-adjusted rate is
+    far from the pooled rate (and from the beta mean the chart used to draw)."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=days)
+    rows = []
+    for h in range(days * 24):
+        at = start + timedelta(hours=h)
+        base = 0.01 if at.weekday() >= 5 else 0.05
+        share = 0.8 if at.weekday() >= 5 else 0.2
+        for arm, (visitors, lift) in enumerate(((round(200 * (1 - share)), 1.0), (round(200 * share), 1.3))):
+            conversions = round(visitors * base * lift + (h % 3 == arm))
+            rows.append(
+                {
+                    "experiment_id": experiment_id,
+                    "arm_index": arm,
+                    "hour": at,
+                    "exposures": visitors,
+                    "feedbacks": conversions,
+                    "reward_sum": float(conversions),
+                    "reward_sum_sq": float(conversions),
+                }
+            )
+
+    async def write() -> None:
+        engine = create_async_engine(database_url)
+        async with engine.begin() as conn:
+            await conn.execute(insert(ArmStatsHourly), rows)
+        await engine.dispose()
+
+    run_isolated(lambda: asyncio.run(write()))
+
+
+def test_the_rate_chart_ends_on_the_table_rate(
+    account: tuple[Any, dict[str, str], list[str]], levers: Levers, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page, headers, _ = account
+    eid = experiment(levers, headers, ["Control", "Green"])
+    seed_weekend_skew(levers.settings.database_url, eid)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{levers.url}/experiments/{eid}")
+    canvas = page.locator('canvas[data-chart="rate"]')
+    expect(canvas).to_have_attribute("data-drawn", "1")
+    drawn = canvas.evaluate(
+        """c => { const chart = Chart.getChart(c);
+                  return {axis: chart.options.scales.y.title.text,
+                          lines: chart.data.datasets.filter(d => !d.band)
+                                                    .map(d => [d.label, d.data[d.data.length - 1]])}; }"""
+    )
+    assert drawn["axis"] == "Cumulative conversion rate (%)"
+    shown = {
+        arm: page.locator(f'tr[data-arm="{arm}"] [data-field="rate"] .v').evaluate("v => v.firstChild.textContent")
+        for arm in ("Control", "Green")
+    }
+    assert {name: f"{last:.2f}%" for name, last in drawn["lines"]} == shown
+    expect(page.locator(".results-table thead")).to_contain_text("Cumulative conversion rate")
+    expect(page.locator("#chart-rate-title")).to_have_text("Cumulative conversion rate with 95% band")
+    page.locator("figure:has(#chart-rate-title)").screenshot(path=str(artifacts / "layout-rate-chart.png"))
