@@ -99,3 +99,15 @@ def test_bad_input_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         running_estimate(trials, successes, kind, **extra)  # type: ignore[arg-type]
+
+
+def test_many_arms_fit_evenly_spaced_rows_and_always_the_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    n, s = drifting()
+    full = running_estimate(n, s, "binary")
+    monkeypatch.setattr(running, "FIT_CELLS", 27 * 5)
+    monkeypatch.setattr(running, "MIN_FITTED", 5)
+    thin = running_estimate(n, s, "binary")
+    fitted = ~np.isnan(thin.mean[:, 0])
+    assert fitted.sum() == 5 and fitted[-1] and fitted[0]
+    assert np.allclose(thin.mean[fitted], full.mean[fitted], atol=1e-12)
+    assert np.array_equal(thin.cumulative_trials, full.cumulative_trials)
