@@ -99,11 +99,12 @@ def experiment(levers: Levers, headers: dict[str, str], arms: list[str], name: s
         return str(created.json()["id"])
 
 
+@pytest.mark.parametrize("size", [PHONE, NARROWEST], ids=["390", "320"])
 def test_the_sticky_bar_never_hides_the_focused_field(
-    account: tuple[Any, dict[str, str], list[str]], levers: Levers, artifacts: Path
+    account: tuple[Any, dict[str, str], list[str]], levers: Levers, artifacts: Path, size: dict[str, int]
 ) -> None:
     page, _, _ = account
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(size)
     page.goto(f"{levers.url}/experiments/new")
     page.locator("h1").click()  # tab order starts from here, above the form
     stops, hidden, entered = 0, [], False
@@ -123,10 +124,10 @@ def test_the_sticky_bar_never_hides_the_focused_field(
         outside = el["bottom"] <= 0 or el["top"] >= state["height"]
         if covered or outside:
             hidden.append(f"{state['tag']} {el} under bar {bar}")
-            page.screenshot(path=str(artifacts / f"sticky-bar-hides-{stops}.png"))
+            page.screenshot(path=str(artifacts / f"sticky-bar-hides-{size['width']}-{stops}.png"))
     assert stops >= 20, f"only {stops} tab stops reached in the form"
     assert hidden == [], "\n".join(hidden)
-    page.screenshot(path=str(artifacts / "layout-sticky-bar-phone.png"))
+    page.screenshot(path=str(artifacts / f"layout-sticky-bar-{size['width']}.png"))
 
 
 def seeded_results(levers: Levers, headers: dict[str, str]) -> str:
@@ -171,6 +172,7 @@ def test_a_cut_results_table_says_it_scrolls(
     expect(hint).to_be_visible()
     expect(hint).to_contain_text("Scroll sideways")
     assert hint.evaluate("h => h.getBoundingClientRect().left") >= wrap.evaluate("w => w.getBoundingClientRect().left")
+    assert_accessible(page, f"results at {width} px")
 
 
 def test_the_gates_table_stacks_on_a_phone(
