@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.stats import ArmTotals, DecisionThresholds, analyze, density_curves, time_series
+from app.stats.running import running_estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,6 +85,12 @@ def measure_time_series(arms: int, kind: str) -> Call:
     if kind == "binary":
         return lambda: time_series(trials, successes, "binary")
     return lambda: time_series(trials, successes, "continuous", sum_sq=squares)
+
+
+def measure_running_estimate(arms: int, points: int = 100) -> Call:
+    """the rate chart's line and band: the table's estimate at each of the chart's (at most 100) points."""
+    trials, successes, _ = hourly(arms, hours=points)
+    return lambda: running_estimate(trials, successes, "binary")
 
 
 def page_experiment(arms: int) -> Any:
@@ -241,6 +248,10 @@ MEASUREMENTS = [
     Measurement(f"time_series binary, 10 arms x {HOURS} h", lambda: measure_time_series(10, "binary"), None, 0.1),
     Measurement(
         f"time_series continuous, 10 arms x {HOURS} h", lambda: measure_time_series(10, "continuous"), None, 0.1
+    ),
+    *(
+        Measurement(f"running_estimate binary, {k} arms x 100", lambda k=k: measure_running_estimate(k), None, 0.1)
+        for k in (10, 20, 50)
     ),
     Measurement(f"results page html, 10 arms x {HOURS} h", lambda: measure_results_page(10), 150.0, 0.25),
 ]

@@ -1,8 +1,9 @@
 """the results page's charts and the tables under them, as json-ready dicts (pure, no i/o).
 
 the over-time charts read a ``Grid``: per-period counters whose period adapts to the experiment's age
-(app.domain.results.periods), each event counted in its exposure's period, so the last cumulative point is
-the table's total.
+(app.domain.results.periods), each event counted in its exposure's period. the cumulative rate chart plots the
+arm table's own estimate on the data up to each point (app.stats.running), compared within the analysis's
+periods, so its last point is the table's rate.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from app.domain.results.periods import Period
 from app.stats import ArmTotals, Kind, density_curves
 from app.stats import time_series as stats_time_series
+from app.stats.running import running_estimate
 
 EN_DASH = "\u2013"
 DENSITY_POINTS = 120
@@ -112,54 +114,105 @@ def band_table(
     return {"names": names, "rows": rows}
 
 
+def rate_label(kind: Kind) -> str:
+    """the one name of the table's rate column and the rate chart's axis."""
+    return "Cumulative conversion rate" if kind == "binary" else "Cumulative mean reward per visitor"
+
+
+def nests(fine: Grid, coarse: Grid) -> bool:
+    """whether every period of ``fine`` lies inside one period of ``coarse`` (minutes inside hours)."""
+    step, outer = fine.period.seconds, coarse.period.seconds
+    offset = (fine.start - coarse.start).total_seconds()
+    return outer % step == 0 and offset % step == 0 and offset >= 0
+
+
+def strata_of(fine: Grid, coarse: Grid) -> np.ndarray:
+    """the index of the ``coarse`` period holding each period of ``fine`` (which ``nests`` in it)."""
+    offset = (fine.start - coarse.start).total_seconds()
+    return (offset + np.arange(fine.exposures.shape[0]) * fine.period.seconds) // coarse.period.seconds
+
+
 def traffic_shares(grid: Grid) -> np.ndarray:
     """each arm's share of each period's exposures (holdout excluded), whatever the reward mode."""
     per_period = grid.exposures.sum(axis=1, keepdims=True)
     return np.divide(grid.exposures, per_period, out=np.full_like(grid.exposures, np.nan), where=per_period > 0)
 
 
-def time_charts(
-    names: list[str], kind: Kind, prior: tuple[float, float], grid: Grid, conversion: bool
+def axis(grid: Grid, names: list[str]) -> dict[str, Any]:
+    count = grid.exposures.shape[0]
+    return {
+        "labels": [grid.period.axis_label(t) for t in grid.starts],
+        "period": grid.period.describe(),
+        "arms": arm_styles(names),
+        "radius": [marker_radii(count, j) for j in range(len(names))],
+    }
+
+
+def rate_chart(
+    names: list[str], kind: Kind, prior: tuple[float, float], grid: Grid, conversion: bool, strata: Grid | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """the traffic, chance-to-be-best and cumulative-rate charts, and their tables."""
+    """the table's rate on the data up to each point, with its 95% band. ``strata`` are the analysis's periods:
+    the chart keeps ``grid``'s points when they nest in them, else it is drawn on them; none (a report range,
+    which the table does not follow) compares the arms within ``grid``'s own periods."""
+    if strata is not None and not nests(grid, strata):
+        grid = strata
+    groups = strata_of(grid, strata) if strata is not None else None
+    trials = grid.exposures if conversion else grid.feedbacks
+    run = running_estimate(
+        trials,
+        grid.reward_sum,
+        kind,
+        sum_sq=grid.reward_sum_sq if kind == "continuous" else None,
+        prior=prior,
+        strata=groups,
+    )
     scale = 100.0 if kind == "binary" else 1.0
-    unit = "%" if kind == "binary" else ""
+    seen = run.cumulative_trials > 0
+    mean, low, high = (np.where(seen, v * scale, np.nan) for v in (run.mean, run.low, run.high))
+    arms = range(len(names))
+    chart = {
+        **axis(grid, names),
+        "type": "band",
+        "unit": "%" if kind == "binary" else "",
+        "label": rate_label(kind) + (" (%)" if kind == "binary" else ""),
+        "series": [rounded(mean[:, j], 5) for j in arms],
+        "low": [rounded(low[:, j], 5) for j in arms],
+        "high": [rounded(high[:, j], 5) for j in arms],
+    }
+    fmt_value: Format = (lambda v: f"{v:.2f}%") if kind == "binary" else (lambda v: f"{v:,.3f}")
+    labels = [grid.period.label(t) for t in grid.starts]
+    return chart, band_table(labels, names, mean, low, high, fmt_value)
+
+
+def time_charts(
+    names: list[str],
+    kind: Kind,
+    prior: tuple[float, float],
+    grid: Grid,
+    conversion: bool,
+    strata: Grid | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """the traffic, chance-to-be-best and cumulative-rate charts, and their tables (``strata``: see rate_chart)."""
     trials = grid.exposures if conversion else grid.feedbacks
     series = stats_time_series(
         trials, grid.reward_sum, kind, sum_sq=grid.reward_sum_sq if kind == "continuous" else None, prior=prior
     )
     seen = series.cumulative_trials > 0
-    mean = np.where(seen, series.mean * scale, np.nan)
-    low = np.where(seen, series.low * scale, np.nan)
-    high = np.where(seen, series.high * scale, np.nan)
     prob_best = np.where(seen.all(axis=1, keepdims=True), series.prob_best, np.nan)
     share = traffic_shares(grid)
-    starts = grid.starts
-    count, arms = len(starts), range(len(names))
-    base = {
-        "labels": [grid.period.axis_label(t) for t in starts],
-        "period": grid.period.describe(),
-        "arms": arm_styles(names),
-        "radius": [marker_radii(count, j) for j in arms],
-    }
+    arms = range(len(names))
+    base = axis(grid, names)
+    rate, rate_table = rate_chart(names, kind, prior, grid, conversion, strata)
     charts = {
         "traffic": {**base, "type": "share", "series": [rounded(share[:, j] * 100, 2) for j in arms]},
         "prob_best": {**base, "type": "share", "series": [rounded(prob_best[:, j] * 100, 2) for j in arms]},
-        "rate": {
-            **base,
-            "type": "band",
-            "unit": unit,
-            "series": [rounded(mean[:, j], 5) for j in arms],
-            "low": [rounded(low[:, j], 5) for j in arms],
-            "high": [rounded(high[:, j], 5) for j in arms],
-        },
+        "rate": rate,
     }
-    labels = [grid.period.label(t) for t in starts]
+    labels = [grid.period.label(t) for t in grid.starts]
     as_pct: Format = lambda v: f"{v:.1f}%"  # noqa: E731
-    fmt_value: Format = (lambda v: f"{v:.2f}%") if kind == "binary" else (lambda v: f"{v:,.3f}")
     tables = {
         "traffic": series_table(labels, names, share * 100, as_pct),
         "prob_best": series_table(labels, names, prob_best * 100, as_pct),
-        "rate": band_table(labels, names, mean, low, high, fmt_value),
+        "rate": rate_table,
     }
     return charts, tables

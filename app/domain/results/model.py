@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from app.domain.results.charts import EN_DASH, Grid, density_chart, time_charts
+from app.domain.results.charts import EN_DASH, Grid, density_chart, rate_label, time_charts
 from app.domain.results.periods import Period
 from app.stats import (
     AnalysisWarning,
@@ -101,6 +101,8 @@ class ResultsView:
     warnings: list[AnalysisWarning] = field(default_factory=list)
     bandit_value: BanditValue | None = None
     bandit_value_text: str = ""
+    # the rate column's heading, which the rate chart's axis shares (one basis, one name)
+    rate_label: str = ""
     charts: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
 
@@ -208,9 +210,11 @@ def build_results(
     prior: tuple[float, float] = (1.0, 1.0),
     traffic_now: list[float] | None = None,
     grid: Grid | None = None,
+    ranged: bool = False,
 ) -> ResultsView:
     """the results page's model from per-bucket counters (see ``Counters``); the over-time charts use
-    ``grid`` when given (a period fitted to the experiment's age, app.domain.results.periods)."""
+    ``grid`` when given (a period fitted to the experiment's age, app.domain.results.periods). ``ranged``: the
+    grid covers a report range, not the whole experiment the table covers."""
     k = len(names)
     exposures = counters.exposures.sum(axis=0) if counters.exposures.size else np.zeros(k)
     feedbacks = counters.feedbacks.sum(axis=0) if counters.feedbacks.size else np.zeros(k)
@@ -266,8 +270,11 @@ def build_results(
         warnings=analysis.warnings,
         bandit_value=analysis.bandit_value,
         bandit_value_text=bandit_value_text(analysis.bandit_value, kind),
+        rate_label=rate_label(kind),
     )
-    _add_charts(view, totals, used_prior, grid if grid is not None else grid_of(counters), names)
+    # the rate chart is compared within the analysis's periods, so it ends on the table's rate
+    strata = None if ranged else grid_of(counters)
+    _add_charts(view, totals, used_prior, grid if grid is not None else strata, names, strata)
     return view
 
 
@@ -282,7 +289,12 @@ def grid_of(counters: Counters) -> Grid | None:
 
 
 def _add_charts(
-    view: ResultsView, totals: list[ArmTotals], prior: tuple[float, float], grid: Grid | None, names: list[str]
+    view: ResultsView,
+    totals: list[ArmTotals],
+    prior: tuple[float, float],
+    grid: Grid | None,
+    names: list[str],
+    strata: Grid | None = None,
 ) -> None:
     view.charts["density"] = density_chart(names, totals, view.kind, prior)
     view.tables["density"] = {
@@ -293,6 +305,6 @@ def _add_charts(
         ],
     }
     if grid is not None and grid.exposures.shape[0]:
-        charts, tables = time_charts(names, view.kind, prior, grid, view.conversion)
+        charts, tables = time_charts(names, view.kind, prior, grid, view.conversion, strata)
         view.charts.update(charts)
         view.tables.update(tables)

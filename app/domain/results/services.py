@@ -207,6 +207,7 @@ class ResultsService:
             prior=(experiment.prior_alpha, experiment.prior_beta),
             traffic_now=traffic_now(experiment, self.cache),
             grid=await self.chart_grid(experiment, counters, report),
+            ranged=report is not None and not report.is_default,
         )
 
     def totals_csv(self, experiment: Experiment, view: ResultsView) -> str:

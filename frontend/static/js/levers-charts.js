@@ -79,7 +79,8 @@
         options: base,
       };
     }
-    // cumulative rate: per arm a low edge (hidden), a high edge filled down to it, and the mean line
+    // cumulative rate (the arm table's rate up to each point): per arm a low edge (hidden), a high edge filled
+    // down to it, and the line
     var datasets = [];
     spec.arms.forEach(function (arm, i) {
       datasets.push({ label: arm.name + " low", data: spec.low[i], borderWidth: 0, pointRadius: 0, fill: false, band: true, spanGaps: true });
@@ -87,7 +88,7 @@
                       fill: "-1", backgroundColor: hexToRgba(arm.colour, 0.12), band: true });
       datasets.push(lineDataset(arm, spec.series[i], spec.radius[i]));
     });
-    base.scales.y = { title: { display: true, text: spec.unit === "%" ? "Conversion rate (%)" : "Mean reward" },
+    base.scales.y = { title: { display: true, text: spec.label || (spec.unit === "%" ? "Conversion rate (%)" : "Mean reward") },
                       ticks: { callback: function (v) { return v + spec.unit; } } };
     base.plugins.legend.labels.filter = function (item, data) { return !data.datasets[item.datasetIndex].band; };
     base.plugins.tooltip.filter = function (item) { return !item.dataset.band; };
