@@ -114,6 +114,30 @@ def test_experiment_form_adds_arms_and_shows_errors_in_place(context: Any, lever
     assert problems == []
 
 
+def test_a_focused_field_is_not_hidden_under_the_sticky_save_bar(context: Any, levers: Levers) -> None:
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    sign_up(page, levers.url)
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{levers.url}/experiments/new")
+    # the next field starts just above the bottom edge, behind the bar; tabbing to it must bring it clear
+    page.evaluate(
+        """() => {
+          const next = document.getElementById('exploration_floor');
+          window.scrollTo(0, window.scrollY + next.getBoundingClientRect().top - window.innerHeight + 20);
+          document.getElementById('traffic_percent').focus({preventScroll: true});
+        }"""
+    )
+    page.keyboard.press("Tab")
+    expect(page.locator("#exploration_floor")).to_be_focused()
+    bottom, bar = page.evaluate(
+        """() => [document.activeElement.getBoundingClientRect().bottom,
+                  document.querySelector('.sticky-actions').getBoundingClientRect().top]"""
+    )
+    assert bottom <= bar, (bottom, bar)
+
+
 def test_without_javascript_the_form_posts_and_focuses_the_new_arm(browser: Any, levers: Levers) -> None:
     from playwright.sync_api import expect
 
