@@ -175,3 +175,17 @@ async def test_the_gate_form_names_the_bad_field_over_htmx_and_without(tenant: T
     assert saved.status_code == 200 and saved.headers["hx-redirect"] == f"/gates/{gate['id']}?saved=1"
     edited = await htmx_post(page, f"/gates/{gate['id']}", {**form, "rollout_percent": "-1"}, "gate-form")
     assert edited.status_code == 422 and message in edited.text
+
+
+async def test_a_form_posted_after_the_session_ran_out_sends_the_window_to_log_in(tenant: Tenant) -> None:
+    page = PageSession(tenant.client)
+    tenant.client.cookies.clear()
+    await tenant.client.get("/login")  # a csrf cookie, no session
+    headers = {**page.csrf, "hx-request": "true", "hx-target": "experiment-form", "accept": "text/html"}
+    headers["hx-current-url"] = "http://testserver.local/experiments/new"
+    answer = await tenant.client.post("/experiments", data=FORM, headers=headers, follow_redirects=False)
+    # not a redirect, which htmx would follow and swap the login page into the form
+    assert answer.status_code == 200 and answer.headers["hx-redirect"] == "/login?next=/experiments/new"
+    browser = {**page.csrf, "accept": "text/html"}  # a form posted without javascript
+    plain = await tenant.client.post("/experiments", data=FORM, headers=browser, follow_redirects=False)
+    assert plain.status_code in (302, 303) and plain.headers["location"] == "/login?next=/experiments"
