@@ -9,9 +9,10 @@ import msgspec
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.lib.htmx import to_login
 from app.lib.paths import NOT_PAGES
 
 log = structlog.get_logger(__name__)
@@ -154,7 +155,7 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
 
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 401 and _wants_html(request):
-        return Redirect(f"/login?next={request.url.path}")
+        return to_login(request)
     title = {
         401: "Unauthorized",
         403: "Forbidden",

@@ -17,6 +17,7 @@ from app.domain.experiments.classic import load_classic
 from app.domain.experiments.editor_pages import default_page
 from app.domain.experiments.events import export_response
 from app.domain.experiments.export import series_csv
+from app.domain.experiments.form_feedback import ANCHORS, focus_after, name_errors
 from app.domain.experiments.forms import (
     RECOMMENDED_POLICY,
     STRATEGIES,
@@ -56,6 +57,7 @@ from app.lib.conditional import conditional_template
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, InvalidInputError, form_error
 from app.lib.html import json_for_script
+from app.lib.htmx import after_save
 
 Form = URLEncodedBody[dict[str, str]]
 # what the page confirms after a lifecycle action (app.domain.experiments.lifecycle_pages)
@@ -128,9 +130,16 @@ class ExperimentPages(Controller):
         errors: dict[str, str],
         experiment: Experiment | None = None,
         status_code: int = 200,
+        request: HTMXRequest | None = None,
+        focus: str = "",
     ) -> Template:
+        """the whole page; for htmx the part it swaps: the arms after adding or removing one, else the form."""
+        template = "experiments/form.html"
+        if request is not None and request.htmx:
+            part = "_arms" if request.htmx.target == "arms" else "_form"
+            template = f"experiments/partials/{part}.html"
         return HTMXTemplate(
-            template_name="experiments/form.html",
+            template_name=template,
             status_code=status_code,
             context={
                 "sites": await sites.list(principal),
@@ -139,9 +148,12 @@ class ExperimentPages(Controller):
                 "bandit_strategy": _bandit_strategy(experiment),
                 "recommended_policy": RECOMMENDED_POLICY,
                 "values": values,
-                "errors": errors,
+                "errors": name_errors(errors),
+                "anchors": ANCHORS,
+                "focus": focus,
                 "principal": principal,
                 "experiment": experiment,
+                "action": f"/experiments/{experiment.id}/edit" if experiment else "/experiments",
                 "started": experiment is not None and experiment.status != ExperimentStatus.DRAFT,
                 "arm_count": int(values.get("arm_count") or 2),
             },
@@ -159,13 +171,14 @@ class ExperimentPages(Controller):
         pools: NamedDependency[PoolService],
         sites: NamedDependency[SiteService],
         principal: NamedDependency[Principal],
+        request: HTMXRequest,
     ) -> Any:
         values: dict[str, Any] = dict(data)
         if adjust_arms(values):
-            return await self._form(sites, principal, values, {})
+            return await self._form(sites, principal, values, {}, request=request, focus=focus_after(data, values))
         form = parse_form(values)
         if form.errors:
-            return await self._form(sites, principal, values, form.errors, status_code=422)
+            return await self._form(sites, principal, values, form.errors, status_code=422, request=request)
         try:
             body = dict(form.body, status="draft")
             if str(values.get("key", "")).strip():
@@ -175,10 +188,12 @@ class ExperimentPages(Controller):
             create = msgspec.convert(dict(body, pool_id=str(pool.id)), ExperimentCreate)
             experiment = await experiments.create(principal, create)
         except msgspec.ValidationError as exc:
-            return await self._form(sites, principal, values, _validation_errors(exc), status_code=422)
+            errors = _validation_errors(exc)
+            return await self._form(sites, principal, values, errors, status_code=422, request=request)
         except DomainError as exc:
-            return await self._form(sites, principal, values, {field_of(exc.field): exc.message}, status_code=422)
-        return Redirect(f"/experiments/{experiment.id}")
+            errors = {field_of(exc.field): exc.message}
+            return await self._form(sites, principal, values, errors, status_code=422, request=request)
+        return after_save(request, f"/experiments/{experiment.id}")
 
     @get("/{experiment_id:uuid}/edit", guards=[requires_editor])
     async def edit_page(
@@ -200,6 +215,7 @@ class ExperimentPages(Controller):
         pools: NamedDependency[PoolService],
         sites: NamedDependency[SiteService],
         principal: NamedDependency[Principal],
+        request: HTMXRequest,
     ) -> Any:
         experiment = await experiments.get(principal, experiment_id)
         started = experiment.status != ExperimentStatus.DRAFT
@@ -212,20 +228,22 @@ class ExperimentPages(Controller):
             values.pop("remove_arm", None)
             values["protocol"], values["reward_mode"] = experiment.protocol, experiment.reward_mode.value
         if adjust_arms(values):
-            return await self._form(sites, principal, values, {}, experiment)
+            focus = focus_after(data, values)
+            return await self._form(sites, principal, values, {}, experiment, request=request, focus=focus)
         form = parse_form(values, started=started)
-        if form.errors:
-            return await self._form(sites, principal, values, form.errors, experiment, status_code=422)
-        try:
-            update = msgspec.convert(form.body, ExperimentUpdate)
-            await pools.update(principal, experiment.pool_id, PoolUpdate(arms=form.arms))
-            await experiments.update(principal, experiment.id, update)
-        except msgspec.ValidationError as exc:
-            return await self._form(sites, principal, values, _validation_errors(exc), experiment, status_code=422)
-        except DomainError as exc:
-            errors = {field_of(exc.field): exc.message}
-            return await self._form(sites, principal, values, errors, experiment, status_code=422)
-        return Redirect(f"/experiments/{experiment.id}")
+        errors = form.errors
+        if not errors:
+            try:
+                update = msgspec.convert(form.body, ExperimentUpdate)
+                await pools.update(principal, experiment.pool_id, PoolUpdate(arms=form.arms))
+                await experiments.update(principal, experiment.id, update)
+            except msgspec.ValidationError as exc:
+                errors = _validation_errors(exc)
+            except DomainError as exc:
+                errors = {field_of(exc.field): exc.message}
+        if errors:
+            return await self._form(sites, principal, values, errors, experiment, 422, request)
+        return after_save(request, f"/experiments/{experiment.id}")
 
     @get("/{experiment_id:uuid}")
     async def detail(

@@ -24,6 +24,28 @@ SEMVER = {"semver_eq", "semver_neq", "semver_gt", "semver_gte", "semver_lt", "se
 RAW = {"contains", "starts_with", "regex", *SEMVER}
 
 
+# the form's words for its fields: an error leads with its field's name, read in the summary or on its own
+LABELS = {
+    "experiment_id": "Experiment",
+    "name": "Name",
+    "enabled": "Gate on",
+    "rollout_percent": "Rollout percentage",
+    "default_arm": "Default arm",
+    "rules": "Targeting rules",
+    "schedule": "Schedule",
+}
+# where the error summary's link goes: the schedule's error sits on its first field
+ANCHORS = {"schedule": "timezone"}
+
+
+def name_errors(errors: dict[str, str]) -> dict[str, str]:
+    named = {}
+    for field, message in errors.items():
+        label = LABELS.get(field, field.replace("_", " ").capitalize())
+        named[field] = message if message.startswith(f"{label}:") else f"{label}: {message}"
+    return named
+
+
 class FormError(ValueError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
@@ -195,4 +217,13 @@ def form_values(gate: Any, arm_names: list[str]) -> dict[str, Any]:
     }
 
 
-__all__ = ["FormError", "GateCreate", "form_values", "format_rules", "parse_form", "parse_rules"]
+__all__ = [
+    "ANCHORS",
+    "FormError",
+    "GateCreate",
+    "form_values",
+    "format_rules",
+    "name_errors",
+    "parse_form",
+    "parse_rules",
+]

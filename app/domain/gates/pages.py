@@ -10,18 +10,19 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import MediaType
 from litestar.params import FromPath, FromQuery, URLEncodedBody
-from litestar.plugins.htmx import HTMXTemplate
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.db.models import Experiment, FeatureGate
 from app.domain.experiments.services import ExperimentService, provide_experiment_service
-from app.domain.gates.forms import FormError, form_values, parse_form
+from app.domain.gates.forms import ANCHORS, FormError, form_values, name_errors, parse_form
 from app.domain.gates.schemas import GateCreate, GateUpdate
 from app.domain.gates.services import GateService, provide_gate_service
 from app.domain.team.guards import current_member
 from app.lib.auth import Principal, requires_editor, requires_viewer
 from app.lib.deps import provide_principal
 from app.lib.errors import DomainError, form_error
+from app.lib.htmx import after_save
 from app.targeting import OPERATORS
 
 Form = URLEncodedBody[dict[str, str]]
@@ -80,7 +81,9 @@ class GatePages(Controller):
         errors: dict[str, str],
         gate: FeatureGate | None = None,
         status_code: int = 200,
+        request: HTMXRequest | None = None,
     ) -> Template:
+        """the whole page; for htmx (a form answered with its errors) only the form, swapped in place."""
         experiment = None
         if values.get("experiment_id"):
             try:
@@ -88,15 +91,17 @@ class GatePages(Controller):
             except (ValueError, DomainError):
                 experiment = None
         choices = [] if gate else await experiments.list(principal)
+        htmx = request is not None and bool(request.htmx)
         return HTMXTemplate(
-            template_name="gates/form.html",
+            template_name="gates/partials/_form.html" if htmx else "gates/form.html",
             status_code=status_code,
             context={
                 "gate": gate,
                 "experiment": experiment,
                 "choices": choices,
                 "values": values,
-                "errors": errors,
+                "errors": name_errors(errors),
+                "anchors": ANCHORS,
                 "principal": principal,
                 "days": DAYS,
                 "operators": sorted(OPERATORS),
@@ -133,6 +138,7 @@ class GatePages(Controller):
         experiments: ExperimentService,
         principal: Principal,
         gate: FeatureGate | None,
+        request: HTMXRequest,
     ) -> Any:
         values = _values(data)
         if gate is not None:
@@ -143,7 +149,7 @@ class GatePages(Controller):
             experiment = await experiments.get(principal, UUID(values.get("experiment_id") or ""))
         except (ValueError, DomainError):
             errors["experiment_id"] = "Choose an experiment."
-            return await self._form(principal, experiments, values, errors, gate, 422)
+            return await self._form(principal, experiments, values, errors, gate, 422, request)
         lines: list[int] = []
         try:
             fields, lines = parse_form(values, [a.name for a in experiment.pool.arms])
@@ -163,8 +169,8 @@ class GatePages(Controller):
             field, where = _error_field(exc.field, lines)
             errors[field] = f"{where}: {exc.message}" if where else exc.message
         if errors:
-            return await self._form(principal, experiments, values, errors, gate, 422)
-        return Redirect(f"/gates/{saved.id}?saved=1")
+            return await self._form(principal, experiments, values, errors, gate, 422, request)
+        return after_save(request, f"/gates/{saved.id}?saved=1")
 
     @post(guards=[requires_editor], media_type=MediaType.HTML)
     async def create(
@@ -173,8 +179,9 @@ class GatePages(Controller):
         gates: NamedDependency[GateService],
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
+        request: HTMXRequest,
     ) -> Any:
-        return await self._save(data, gates, experiments, principal, None)
+        return await self._save(data, gates, experiments, principal, None, request)
 
     @post("/{gate_id:uuid}", guards=[requires_editor], media_type=MediaType.HTML)
     async def update(
@@ -184,9 +191,10 @@ class GatePages(Controller):
         gates: NamedDependency[GateService],
         experiments: NamedDependency[ExperimentService],
         principal: NamedDependency[Principal],
+        request: HTMXRequest,
     ) -> Any:
         gate = await gates.get(principal, gate_id)
-        return await self._save(data, gates, experiments, principal, gate)
+        return await self._save(data, gates, experiments, principal, gate, request)
 
     @post("/{gate_id:uuid}/delete", guards=[requires_editor])
     async def delete(
