@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import FixtureSite, Levers
 from tests.e2e.dashboard_support import api_token, seed_hourly, sign_up
-from tests.e2e.tag_support import Org, Traffic, claims, install
+from tests.e2e.tag_support import Org, Traffic, claims, install, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -160,6 +160,8 @@ def test_the_tag_tells_new_from_returning_visitors(
         expect(page.locator("#hero")).to_have_attribute("data-levers-arm", re.compile("A|B"))
         first_seen = traffic.decides[0]["body"]["n"]
         assert before - 2 <= first_seen <= time.time() + 2
+        # the tag applies the arm as the answer arrives; playwright hands the answer to python a moment later
+        poll(lambda: traffic.decisions, page)
         segment = claims(traffic.decision("hero")["t"])["s"]
         assert segment[0] == "desktop" and segment[3:] == ["newsletter", "email", "new"]
         # the next page view keeps the first-seen time
@@ -177,6 +179,7 @@ def test_the_tag_tells_new_from_returning_visitors(
             back.goto(f"{fixture_site.origin}/shop.html")
             expect(back.locator("#hero")).to_have_attribute("data-levers-arm", re.compile("A|B"))
             assert back_traffic.decides[0]["body"]["n"] == 1 and back_traffic.decides[0]["body"]["v"] == "a" * 32
+            poll(lambda: back_traffic.decisions, back)
             assert claims(back_traffic.decision("hero")["t"])["s"][5] == "returning"
         finally:
             older.close()
