@@ -17,7 +17,8 @@ from tests.integration.conftest import Tenant
 from tests.integration.pages_support import PageSession
 
 STATIC = Path(__file__).resolve().parents[2] / "frontend" / "static"
-LINKED = re.compile(r"""(?:src|href)=["'](/static/[^"']+)["']""")
+# any static url in the page: src, href and the chart library's data-chart-src
+LINKED = re.compile(r"""/static/[^"'\s<>]+""")
 
 
 def hashed(name: str) -> str:
