@@ -63,9 +63,6 @@ class RequestObservability(ASGIMiddleware):
         status = 500
         status_started = False
         started = time.perf_counter()
-        # litestar routes before its middleware run and then puts only the part after a mount (/static) in "path"
-        raw_path = http.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else http["path"]
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, status_started
@@ -90,6 +87,7 @@ class RequestObservability(ASGIMiddleware):
                 route = http.get("path_template")
                 if route is not None:
                     HTTP_LATENCY.labels(http["method"], route, str(status)).observe(seconds)
+                path = http["path"]
                 if not path.startswith(_QUIET_PREFIXES):
                     level = (
                         logging.ERROR

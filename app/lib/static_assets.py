@@ -164,17 +164,21 @@ class StaticAssets:
     def handler(self) -> ASGIRouteHandler:
         """the route serving the files under the prefix."""
 
-        @asgi(self.prefix, is_static=True, copy_scope=True)
+        # the router hands a static mount only the path after the prefix; the whole path is put back (the
+        # scope is litestar's own, not a copy) so the access log and the error handlers see the real one
+        @asgi(self.prefix, is_static=True, copy_scope=False)
         async def serve_static(scope: Scope, receive: Receive, send: Send) -> None:
-            await self.serve(scope, send)
+            name = scope["path"].lstrip("/")
+            scope["path"] = f"{self.prefix}/{name}"
+            await self.serve(scope, name, send)
 
         return serve_static
 
-    async def serve(self, scope: Scope, send: Send) -> None:
+    async def serve(self, scope: Scope, name: str, send: Send) -> None:
         method = scope.get("method")
         if method not in ("GET", "HEAD"):
             raise MethodNotAllowedException()
-        found = self.resolve(scope["path"].lstrip("/"))
+        found = self.resolve(name)
         if found is None:
             raise NotFoundException()
         asset, hashed = found
