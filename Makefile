@@ -4,10 +4,10 @@ UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
 LINT_PATHS = app tests bench migrations
 
-.PHONY: help dev test check lint types format browser install uv bench bench-http clean-data
+.PHONY: help dev test check lint types format browser install uv bench bench-http bench-slow4g clean-data
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 dev: install ## run the product: web + worker, embedded postgres/redis when no urls are set
 	$(UV) run levers dev
@@ -37,7 +37,7 @@ uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
-bench: install browser bench-http ## run every benchmark and print its figures
+bench: install browser bench-http bench-slow4g ## run every benchmark and print its figures
 	$(UV) run python bench/bandits.py
 	$(UV) run python bench/analytics.py
 	$(UV) run python bench/bench_targeting.py
@@ -54,6 +54,9 @@ bench-http: install ## hot-path throughput beside a bare litestar route (needs w
 	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(UV) run python bench/hot_path.py
+
+bench-slow4g: install browser ## the results page on an emulated slow-4G phone: time until its numbers show
+	$(UV) run python bench/slow4g.py --preset devtools --preset lighthouse
 
 clean-data: ## remove the local development data (./.levers)
 	rm -rf .levers

@@ -22,7 +22,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app.domain.accounts.api import AuthController, PublicAuthController
@@ -63,6 +62,7 @@ from app.lib.paths import NOT_PAGES
 from app.lib.public_limit import WindowLimiter
 from app.lib.request_guard import guard_request_body
 from app.lib.security_headers import security_headers
+from app.lib.static_assets import StaticAssets
 from app.lib.throttle import Throttle
 from app.lib.tokens import AccessTokens, SelectionTokens
 from app.runtime.editing import EditingStore
@@ -170,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # the tag's endpoints are rate limited per site and client address in front of the router (HotPaths)
     public_router = Router(path="/", route_handlers=[TagController, EditorController])
+    # css and js under content-hashed names, cached for a year (app.lib.static_assets)
+    assets = StaticAssets(ROOT / "frontend" / "static")
     session_secret = hashlib.sha256(b"levers-session:" + settings.secret_key.encode()).digest()
     # the development mailbox shows reset links to anyone who can reach it: never where real mail goes out
     dev_pages = [] if settings.is_production or settings.smtp_host else [DevMailboxPages]
@@ -196,9 +198,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiKeyPages,
             TeamPages,
             InvitePages,
-            create_static_files_router(
-                path="/static", directories=[ROOT / "frontend" / "static"], include_in_schema=False
-            ),
+            assets.handler(),
         ],
         lifespan=[resources],
         plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
@@ -218,7 +218,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             exclude=list(NOT_PAGES),
         ),
-        template_config=TemplateConfig(directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine, engine_callback=assets.install
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         # a tag request refused for its origin is noted for the site page (rate-limited, bounded)
         after_exception=[note_refused_origin],
@@ -232,9 +234,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         request_max_body_size=settings.max_body_bytes,
         # brotli where the client accepts it (the tag: 12.4 KB raw, 5.0 KB brotli, 5.2 KB gzip), else gzip; not on
-        # the small, hot decision answers, where compressing costs more cpu than it saves bytes
+        # the small, hot decision answers, where compressing costs more cpu than it saves bytes, nor on static
+        # files, which go out compressed once and for all (app.lib.static_assets)
         compression_config=CompressionConfig(
-            backend="brotli", brotli_quality=5, brotli_gzip_fallback=True, exclude=HOT_PATHS
+            backend="brotli", brotli_quality=5, brotli_gzip_fallback=True, exclude=[*HOT_PATHS, "^/static/"]
         ),
         # nul characters, absurd nesting and values that only pass by coercion are refused before any handler
         # decodes or stores them (app.lib.request_guard)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_isolated
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import Levers
 from tests.e2e.dashboard_support import api_token, sign_up
 from tests.support.event_log import seed_log
@@ -60,6 +61,7 @@ def test_what_if_estimates_a_policy_and_warns_when_the_log_is_thin(
     expect(page.locator("#what-if-ess")).to_contain_text("Effective sample size")
     expect(page.locator("#what-if-small-ess")).to_have_count(0)
     page.locator("#what-if").screenshot(path=str(artifacts / "what-if-uniform.png"))
+    assert_accessible(page, "what-if with an estimate")
 
     # always Green: the log holds only a few dozen Green visits to score it on
     card = page.locator("#what-if")
@@ -72,6 +74,7 @@ def test_what_if_estimates_a_policy_and_warns_when_the_log_is_thin(
     expect(warning).to_contain_text("Too little evidence to trust")
     expect(page.get_by_label("Parameters")).to_have_value("epsilon=0, decay=none")  # the form keeps the choice
     page.screenshot(path=str(artifacts / "what-if-small-ess.png"), full_page=True)
+    assert_accessible(page, "what-if warning of thin evidence")
 
     # a bad parameter is named beside its field, swapped in place
     card = page.locator("#what-if")
@@ -80,6 +83,7 @@ def test_what_if_estimates_a_policy_and_warns_when_the_log_is_thin(
     expect(page.locator("#whatif-params-error")).to_contain_text("epsilon")
     expect(page.get_by_label("Parameters")).to_have_attribute("aria-invalid", "true")
     expect(page).to_have_url(f"{levers.url}/experiments/{experiment['id']}")  # htmx: no page change
+    assert_accessible(page, "what-if with a parameter error")
 
     # readable on a phone
     page.set_viewport_size({"width": 390, "height": 844})

@@ -11,30 +11,14 @@ from typing import Any
 
 import httpx
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import Levers
 from tests.e2e.dashboard_support import api_token, sign_up
 
-AXE = Path(__file__).parent / "vendor" / "axe-4.10.3.min.js"
-
-
-def axe_violations(page: Any) -> list[str]:
-    """runs axe-core (wcag 2.x a and aa) on the page as it is, open dialogs included."""
-    # evaluated through the devtools protocol: the dashboard's csp (rightly) refuses an injected script tag
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text() + "\n;0")
-    found = page.evaluate(
-        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}))"
-        ".violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-    )
-    return list(found)
-
 
 def check_axe(page: Any, where: str) -> None:
-    for size in ({"width": 1280, "height": 900}, {"width": 390, "height": 844}):
-        page.set_viewport_size(size)
-        violations = axe_violations(page)
-        assert violations == [], (where, size, violations)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    # the page as it is, open dialogs included
+    assert_accessible(page, where)
 
 
 def new_experiment(levers: Levers, headers: dict[str, str], name: str, status: str) -> dict[str, Any]:

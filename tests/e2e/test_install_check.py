@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import FixtureSite, Levers
 from tests.e2e.dashboard_support import api_token, sign_up
 from tests.e2e.tag_support import FRAME_RECORDER, install
@@ -62,6 +63,8 @@ def test_check_my_install_finds_the_refused_origin_and_allows_it(
     expect(report).to_contain_text(f"{fixture_site.origin} is refused", timeout=10_000)
     expect(report).to_contain_text("Tag loaded")
     dashboard.screenshot(path=str(artifacts / "install-check-refused.png"), full_page=True)
+    assert_accessible(dashboard, "site page, install check refused")
+    assert_accessible(page, "install check panel on the customer's page", root="#levers-check")
 
     # the refusal of the tag's own request is on the card in red too
     dashboard.reload()
@@ -82,6 +85,7 @@ def test_check_my_install_finds_the_refused_origin_and_allows_it(
     expect(report).to_contain_text("Granted")
     expect(report).to_contain_text(re.compile(r"\d+ ms after the page started loading"))
     dashboard.screenshot(path=str(artifacts / "install-check-ok.png"), full_page=True)
+    assert_accessible(dashboard, "site page, install check passed")
     assert [e for e in errors if "favicon.ico" not in e] == [], errors
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import FixtureSite, Levers
 from tests.e2e.dashboard_support import api_token, sign_up
 from tests.e2e.tag_support import Traffic, install, poll
@@ -97,9 +98,11 @@ def test_pick_change_save_then_visitors_see_the_variant_without_flicker(
     page.locator("button.buy").click()
     expect(page.locator("#lv-goal-selector")).to_have_value("button.buy")
     expect(page.locator("#lv-goal-click")).to_be_checked()
+    assert_accessible(page, "visual editor panel, picked and changed", root="#levers-editor")
     page.screenshot(path=str(artifacts / "visual-editor.png"))
     page.locator("#lv-save").click()
     expect(page.locator("#lv-msg")).to_have_text("Saved. Visitors get the new arms within a minute.")
+    assert_accessible(page, "visual editor panel, saved", root="#levers-editor")
     page.screenshot(path=str(artifacts / "visual-editor-saved.png"))
 
     with httpx.Client(base_url=levers.url, headers=api_token(levers.url, email), timeout=10) as api:

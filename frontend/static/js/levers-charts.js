@@ -1,7 +1,12 @@
 /* results-page charts: reads the json next to the canvases and draws them with the vendored chart.js.
-   every arm has its own dash pattern and point marker, so the charts read without colour too. */
+   every arm has its own dash pattern and point marker, so the charts read without colour too.
+   chart.js (61 KB compressed, and slow to compile on a phone) is fetched only after the page has painted its
+   numbers: its <script> tag names it by content hash in data-chart-src. */
 (function () {
   "use strict";
+
+  var chartSrc = document.currentScript && document.currentScript.getAttribute("data-chart-src");
+  var loading = false;
 
   function hexToRgba(hex, alpha) {
     var n = parseInt(hex.slice(1), 16);
@@ -101,8 +106,28 @@
     return { type: "line", data: { labels: spec.labels, datasets: datasets }, options: base };
   }
 
+  // after the next paint: a timeout queued from an animation frame runs once that frame is on screen
+  function afterPaint(callback) {
+    requestAnimationFrame(function () { setTimeout(callback, 0); });
+  }
+
+  function loadChartJs() {
+    if (loading || !chartSrc) return;
+    loading = true;
+    afterPaint(function () {
+      var script = document.createElement("script");
+      script.src = chartSrc;
+      // whatever was swapped in meanwhile is drawn too: draw() skips canvases already drawn
+      script.onload = function () { draw(document); };
+      document.head.appendChild(script);
+    });
+  }
+
   function draw(root) {
-    if (typeof Chart === "undefined") return;
+    if (typeof Chart === "undefined") {
+      if (root.querySelector("canvas[data-chart]")) loadChartJs();
+      return;
+    }
     var specs = {};
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var source = canvas.getAttribute("data-source");
