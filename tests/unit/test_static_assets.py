@@ -81,3 +81,14 @@ def test_etags_of_any_encoding_of_the_same_bytes_match(root: Path) -> None:
     assert etag_matches("*", asset)
     assert not etag_matches('"000000000000"', asset)
     assert not etag_matches("", asset)
+
+
+def test_no_template_links_a_static_file_by_its_plain_name() -> None:
+    """a plain /static/ url is revalidated on every view; templates name files through static_url()."""
+    import re
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "frontend" / "templates"
+    plain = re.compile(r"""(?:src|href)=["']/static/""")
+    offenders = [str(p.relative_to(templates)) for p in templates.rglob("*.html") if plain.search(p.read_text())]
+    assert offenders == []
