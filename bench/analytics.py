@@ -103,7 +103,8 @@ def page_experiment(arms: int) -> Any:
         reward_mode=RewardMode.CONVERSION, status=ExperimentStatus.RUNNING, traffic_percent=100.0, control_index=0,
         winner_index=None, goal={"type": "event"}, seed=1, pool=pool, decision_prob_best=0.95,
         decision_max_expected_loss=0.005, decision_min_trials_per_arm=100, decision_practical_difference=0.02,
-        prior_alpha=1.0, prior_beta=1.0,
+        prior_alpha=1.0, prior_beta=1.0, allocation="bandit", allocation_history=[], weights=None,
+        archived_at=None,
     )  # fmt: skip
 
 
@@ -115,11 +116,34 @@ def render_page(experiment: Any, view: Any) -> str:
     from app.lib.auth import Principal
 
     env = _jinja()
+    from app.domain.experiments.lifecycle import UNDO_SECONDS, undo_until
+    from app.domain.experiments.targeting import summary
+    from app.domain.experiments.targeting import values_of as targeting_values
+    from app.domain.experiments.targeting_pages import builder_context
+    from app.domain.whatif.pages import whatif_context
+
+    principal = Principal(organization_id=experiment.id, role=Role.OWNER)
+    # what the page's handler adds from postgres (segments, holdout, audit, ...) is left empty here: this times
+    # the template over the results view, the part that grows with arms and hours
     context = {
+        **whatif_context(experiment, principal),
+        "targeting": summary(experiment, None),
+        "builder": builder_context(experiment, None, targeting_values(None), {}),
+        "strategy": "",
+        "undo_until": undo_until(experiment),
+        "undo_minutes": UNDO_SECONDS // 60,
+        "done": "",
+        "segments": None,
+        "holdout": None,
+        "audit": [],
+        "classic": None,
+        "set_aside": 0,
+        "editor_page": "",
+        "reward_max": None,
         "experiment": experiment,
         "results": view,
         "charts_json": msgspec.json.encode(view.charts).decode().replace("</", "<\\/"),
-        "principal": Principal(organization_id=experiment.id, role=Role.OWNER),
+        "principal": principal,
         "polling": True,
         "site": None,
         "csrf_input": "",
@@ -136,10 +160,13 @@ _ENV: list[Any] = []
 def _jinja() -> Any:
     import jinja2
 
+    from app.lib.static_assets import StaticAssets
+
     if not _ENV:
-        _ENV.append(
-            jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "frontend" / "templates"), autoescape=True)
-        )
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "frontend" / "templates"), autoescape=True)
+        # what the app's template engine is given (app.asgi): hashed static urls
+        env.globals["static_url"] = StaticAssets(ROOT / "frontend" / "static").url
+        _ENV.append(env)
     return _ENV[0]
 
 
