@@ -223,8 +223,14 @@ def test_nothing_overflows_at_320_px(
         page.screenshot(path=str(artifacts / f"layout-320-{name}.png"), full_page=True)
         if widths[0] > widths[1]:
             culprits = page.evaluate(
-                """() => [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right >
-                     window.innerWidth + 0.5).slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+                """() => {
+                  // what sticks out of the page itself, not what scrolls inside a scroll region of its own
+                  const scrolls = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+                    if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return true; } return false; };
+                  return [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right >
+                    window.innerWidth + 0.5 && !scrolls(e)).slice(0, 5).map(e => e.tagName + '.' + e.className +
+                    (e.id ? '#' + e.id : ''));
+                }"""
             )
             wide.append(f"{name}: {widths} {culprits}")
     assert wide == [], "\n".join(wide)
