@@ -89,6 +89,19 @@ def stores(data_dir: Path) -> Iterator[dict[str, str]]:
             yield {"DATABASE_URL": _plain(admin, prefix), "REDIS_URL": redis_url, "REDIS_PREFIX": f"{prefix}:"}
         finally:
             asyncio.run(_admin(maintenance, f'drop database if exists "{prefix}" with (force)'))
+            _forget_prefix(redis_url, f"{prefix}:")
+
+
+def _forget_prefix(url: str, prefix: str) -> None:
+    """the bench's redis keys go with its database: a shared redis keeps nothing of a run."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 def levers_env(store_env: dict[str, str], data_dir: Path) -> dict[str, str]:
