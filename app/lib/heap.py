@@ -5,7 +5,8 @@ collections walking the objects startup made (routes, models, the sqlalchemy met
 live as long as the process. freezing them after startup keeps the collector from walking them again, and a
 larger first generation collects the requests' short-lived containers in fewer, equally short passes.
 memory: refcounting still frees everything; only cycles wait a little longer (at most GEN0_THRESHOLD
-allocations). measured with bench/hot_path.py (cpu µs per request, see the README's scaling section).
+allocations). the gain is a few per cent of a request's cpu, within the run-to-run noise of bench/hot_path.py on
+a shared 2-core box; the profile is what showed the collector's share.
 """
 
 from __future__ import annotations
