@@ -211,9 +211,12 @@ class HotCache:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="levers-hot-cache")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """ends the refresh loop. a refresh that does not end when cancelled (a database driver still closing
+        the connection it was cancelled on) is left behind after `grace_seconds`: shutdown must not hang."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=grace_seconds)
+            if not done:
+                log.warning("the hot cache's refresh did not stop when asked; shutting down without it")
