@@ -19,6 +19,7 @@ import msgspec
 import numpy as np
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.bandits import BanditState, Policy, get_policy
@@ -91,15 +92,23 @@ class HotCache:
         self.member_changes: dict[str, float] = {}
         self.last_success = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self._lock = asyncio.Lock()
         self._last_forced = 0.0
         # rebuilds redis's copy of the configuration from postgres (set by the app)
         self.republish: Callable[[], Awaitable[None]] | None = None
         self.republished = 0
 
+    def _client(self) -> Redis:
+        """the redis client, refused once stopped: a refresh that `stop` left behind (stuck in postgres) must
+        not open a new connection after shutdown closed the client; redis-py would, and it would leak."""
+        if self._stopped:
+            raise RedisConnectionError("the hot cache has stopped")
+        return self.redis
+
     async def refresh(self) -> None:
         async with self._lock:
-            version = await self.redis.get(self.keys.config_version)
+            version = await self._client().get(self.keys.config_version)
             if version is None and self.republish is not None:
                 version = await self._republish()
             if version is None and self.version is not None:
@@ -116,7 +125,7 @@ class HotCache:
         """one process at a time rebuilds the published configuration from postgres."""
         lock = self.keys.rebuild_lock
         republish = self.republish
-        if republish is not None and await self.redis.set(lock, b"1", nx=True, ex=10):
+        if republish is not None and not self._stopped and await self._client().set(lock, b"1", nx=True, ex=10):
             try:
                 log.warning("redis lost the configuration, republishing from postgres")
                 await republish()
@@ -124,8 +133,8 @@ class HotCache:
             except Exception:
                 log.exception("republishing the configuration failed")
             finally:
-                await self.redis.delete(lock)
-        version: bytes | None = await self.redis.get(self.keys.config_version)
+                await self._client().delete(lock)
+        version: bytes | None = await self._client().get(self.keys.config_version)
         return version
 
     async def refresh_on_miss(self) -> None:
@@ -138,7 +147,7 @@ class HotCache:
             await self.refresh()
 
     async def _reload_config(self) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self._client().pipeline(transaction=False) as pipe:
             pipe.hgetall(self.keys.experiments)
             pipe.hgetall(self.keys.sites)
             pipe.hgetall(self.keys.api_keys)
@@ -183,7 +192,7 @@ class HotCache:
         runtimes = list(self.experiments.values())
         if not runtimes:
             return
-        raws = await self.redis.mget([self.keys.params(r.config.id) for r in runtimes])
+        raws = await self._client().mget([self.keys.params(r.config.id) for r in runtimes])
         for runtime, raw in zip(runtimes, raws, strict=True):
             if raw is None or raw == runtime.raw_params:
                 continue
@@ -197,7 +206,7 @@ class HotCache:
     async def _run(self) -> None:
         # one line when redis goes and one when it is back, not one per refresh
         redis_outage = Outage("redis", "at each refresh; the hot cache serves its last good copy meanwhile")
-        while True:
+        while not self._stopped:
             try:
                 await self.refresh()
                 redis_outage.up()
@@ -208,12 +217,14 @@ class HotCache:
             await asyncio.sleep(self.refresh_seconds)
 
     def start(self) -> None:
+        self._stopped = False
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="levers-hot-cache")
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """ends the refresh loop. a refresh that does not end when cancelled (a database driver still closing
         the connection it was cancelled on) is left behind after `grace_seconds`: shutdown must not hang."""
+        self._stopped = True
         if self._task is not None:
             task, self._task = self._task, None
             task.cancel()
