@@ -7,9 +7,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Levers
+from tests.e2e.dashboard_support import api_token, seed_hourly, sign_up
 from tests.e2e.test_dashboard_csp import RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.e2e
@@ -111,5 +113,32 @@ def test_the_first_page_inlines_the_css_and_the_next_takes_the_file_from_the_cac
     assert requests.seen, "the linked stylesheet was never asked for"
     went_out = [r for r in requests.seen.values() if not r["cached"] or r.get("wire")]
     assert went_out == [], requests.seen
+    assert page.evaluate("() => window.__violations") == []
+    assert problems == [], problems
+
+
+def test_the_results_page_opened_cold_runs_under_the_policy_with_its_css_inline(context: Any, levers: Levers) -> None:
+    """the page the inline css is for: its style attributes (the meters), htmx and the charts still work."""
+    from playwright.sync_api import expect
+
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    email = sign_up(page, levers.url)
+    headers = api_token(levers.url, email)
+    arms = [{"name": "Control"}, {"name": "Green"}]
+    pool = httpx.post(f"{levers.url}/api/v1/pools", headers=headers, json={"name": "hero", "arms": arms}).json()
+    body = {"name": "Hero", "pool_id": pool["id"], "reward_mode": "conversion", "status": "running"}
+    experiment = httpx.post(f"{levers.url}/api/v1/experiments", headers=headers, json=body).json()
+    seed_hourly(levers.settings.database_url, experiment["id"], [0.04, 0.06], days=3)
+
+    context.clear_cookies(name="levers_css")  # a browser with a session but without the file
+    page.goto(f"{levers.url}/experiments/{experiment['id']}")
+    assert page.locator("style").count() == 1 and page.locator("link[rel=stylesheet]").count() == 0
+    meter = page.locator('.results-table [data-field="prob_best"] .meter span').first
+    assert meter.evaluate("(el) => el.style.width").endswith("%")
+    assert meter.evaluate("(el) => el.getBoundingClientRect().width") > 0  # the css gives the meter its box
+    expect(page.locator('canvas[data-chart="rate"]')).to_have_attribute("data-drawn", "1")
     assert page.evaluate("() => window.__violations") == []
     assert problems == [], problems
