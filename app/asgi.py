@@ -245,7 +245,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         # logging is configured once by configure_logging (structlog; json in production), not by litestar
         logging_config=None,
-        before_send=[ensure_request_id_header, security_headers(settings.is_production)],  # type: ignore[list-item]
+        before_send=[
+            ensure_request_id_header,
+            security_headers(settings.is_production),  # type: ignore[list-item]
+            # a page that carried its css inline tells the browser it now has that version (app.lib.static_assets)
+            assets.css_cookie_hook(secure=settings.is_production),
+        ],
     )
     # select, feedback, the tag's decide and events and /healthz answered without litestar's per-request
     # machinery; litestar keeps their docs and answers what they hand back (app.lib.hot_http)

@@ -2,8 +2,10 @@
 
 the dashboard loads only its own /static files (vendored htmx and chart.js, levers' own scripts): no inline
 script, no eval, no third-party origin. inline `style` attributes stay allowed (the results table draws its
-meters with a width), a <style> element does not. json, the tag script and the public endpoints get
-`default-src 'none'`: none of them is a document. the tag's endpoints keep their cors headers untouched.
+meters with a width); a <style> element only by the hash of its text, which the page inlining it hands over
+(`allow_inline_style`: the stylesheet on a browser's first page, app.lib.static_assets). json, the tag script and
+the public endpoints get `default-src 'none'`: none of them is a document. the tag's endpoints keep their cors
+headers untouched.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ PAGE_CSP = (
 SCHEMA_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
 HSTS = b"max-age=63072000; includeSubDomains"
+# scope state key: the csp sources ('sha256-…') of the <style> elements the page being answered carries
+_STYLE_SOURCES = "levers.style_sources"
 
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),
@@ -32,6 +36,20 @@ def _content_type(headers: list[tuple[bytes, bytes]]) -> bytes:
         if name.lower() == b"content-type":
             return value.lower()
     return b""
+
+
+def allow_inline_style(scope: Scope, source: str) -> None:
+    """lets the page answering this request carry the <style> element whose csp hash is ``source``."""
+    sources: list[str] = scope["state"].setdefault(_STYLE_SOURCES, [])
+    if source not in sources:
+        sources.append(source)
+
+
+def _page_csp(page: bytes, scope: Scope) -> bytes:
+    sources = scope.get("state", {}).get(_STYLE_SOURCES)
+    if not sources:
+        return page
+    return page.replace(b"style-src 'self'", b"style-src 'self' " + " ".join(sources).encode(), 1)
 
 
 def security_headers(production: bool) -> object:
@@ -49,7 +67,7 @@ def security_headers(production: bool) -> object:
             if path.startswith("/schema"):
                 csp = schema
             elif _content_type(headers).startswith(b"text/html"):
-                csp = page
+                csp = _page_csp(page, scope)
             else:
                 csp = other
             headers.append((b"content-security-policy", csp))

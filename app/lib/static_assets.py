@@ -10,23 +10,44 @@ the files are small (~300 KB) and read into memory with their brotli (quality 11
 process, on first request and off the event loop: the compression middleware would redo quality-5 brotli on
 every request (chart.js: 11 ms of cpu for 68 KB; quality 11 sends 61 KB). each lookup stats its file, so a file
 edited under `levers dev` gets its new name on the next page without a restart.
+
+a browser that has never loaded the stylesheet would wait for it after the page, a second request in a row
+(562 ms more on devtools' slow 4g). `page_stylesheet()` puts its text in a <style> element instead, with a
+prefetch of the hashed file, and a cookie says the browser now has that version: its next pages link the file,
+from the cache. a deploy that changes the css changes the hash, so each browser gets it inline once more.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import anyio.to_thread
 import brotli  # type: ignore[import-untyped]  # comes with litestar[brotli]
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.handlers import ASGIRouteHandler, asgi
+from litestar.plugins.htmx import HTMXDetails
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.types import (
+    BeforeMessageSendHookHandler,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
+from markupsafe import Markup
+
+from app.lib.security_headers import allow_inline_style
 
 HASH_LENGTH = 12
 IMMUTABLE = b"public, max-age=31536000, immutable"
@@ -37,6 +58,12 @@ _TEXT = ("text/", "application/javascript", "application/json", "image/svg+xml")
 _MIN_COMPRESS = 512
 # (sha256 of the bytes, encoding) -> the compressed bytes, shared by every app this process builds (tests build many)
 _compressed: dict[tuple[str, str], bytes] = {}
+# the pages' one stylesheet, and the cookie holding the hash of the version a browser has (no secret in it)
+PAGE_CSS = "css/levers.css"
+CSS_COOKIE = "levers_css"
+CSS_COOKIE_MAX_AGE = 31536000
+# the scope state key under which a page that inlined the stylesheet leaves the hash its cookie should hold
+_INLINED = "levers.inlined_css"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +89,24 @@ class Asset:
 
     def etag(self, encoding: str | None) -> bytes:
         return f'"{self.digest}{"." + encoding if encoding else ""}"'.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class InlineStyle:
+    markup: Markup
+    # the csp source allowing exactly that <style> element's text
+    csp: str
+
+
+def _inline_style(asset: Asset, url: str) -> InlineStyle | None:
+    """the <style> element carrying the asset's text, made once per version; None for text that can't be inlined."""
+    text = asset.body.decode("utf-8", errors="replace")
+    # html would end the element at a "</style" inside it, and turns \r into \n before hashing the text
+    if "</style" in text.lower() or "\r" in text or text.encode() != asset.body:
+        return None
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    markup = Markup('<style>{}</style>\n  <link rel="prefetch" href="{}" as="style">').format(Markup(text), url)
+    return InlineStyle(markup, f"'sha256-{digest}'")
 
 
 def _media_type(name: str) -> str:
@@ -102,6 +147,7 @@ class StaticAssets:
         self.root = root.resolve()
         self.prefix = prefix
         self._assets: dict[str, Asset] = {}
+        self._inline: dict[str, InlineStyle | None] = {}
         for path in sorted(self.root.rglob("*")):
             if path.is_file():
                 self.get(path.relative_to(self.root).as_posix())
@@ -135,8 +181,47 @@ class StaticAssets:
         return f"{self.prefix}/{asset.hashed_name}"
 
     def install(self, engine: JinjaTemplateEngine) -> None:
-        """the template engine's callback: templates get `static_url(name)`."""
+        """the template engine's callback: templates get `static_url(name)` and `page_stylesheet()`."""
         engine.engine.globals["static_url"] = self.url
+        engine.engine.globals["page_stylesheet"] = self.page_stylesheet
+
+    @pass_context
+    def page_stylesheet(self, context: Context) -> Markup:
+        """the page's css: a link when the request's cookie names the current version (the browser holds it), else
+        inline with a prefetch of the file, noting the cookie and the csp hash for the answer (css_cookie_hook).
+        htmx swaps and HEAD answers always link: neither loads a document that would keep the file."""
+        request: Any = context.get("request")
+        asset = self.get(PAGE_CSS)
+        if asset is None:
+            raise LookupError(f"no static file {PAGE_CSS!r} under {self.root}")
+        url = f"{self.prefix}/{asset.hashed_name}"
+        if asset.sha256 not in self._inline:
+            self._inline[asset.sha256] = _inline_style(asset, url)
+        inline = self._inline[asset.sha256]
+        if (
+            inline is None
+            or request is None
+            or request.method == "HEAD"
+            or HTMXDetails(request)
+            or request.cookies.get(CSS_COOKIE) == asset.digest
+        ):
+            return Markup('<link rel="stylesheet" href="{}">').format(url)
+        allow_inline_style(request.scope, inline.csp)
+        request.scope["state"][_INLINED] = asset.digest
+        return inline.markup
+
+    @staticmethod
+    def css_cookie_hook(secure: bool) -> BeforeMessageSendHookHandler:
+        """an app-level before_send hook: an answer whose page inlined the css tells the browser it now has it."""
+        flags = "; Path=/; Max-Age=" + str(CSS_COOKIE_MAX_AGE) + "; SameSite=Lax" + ("; Secure" if secure else "")
+
+        async def add(message: Message, scope: Scope) -> None:
+            digest = scope.get("state", {}).get(_INLINED)
+            if message["type"] == "http.response.start" and digest is not None:
+                cookie = f"{CSS_COOKIE}={digest}{flags}".encode()
+                message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie)]
+
+        return add
 
     def resolve(self, name: str) -> tuple[Asset, bool] | None:
         """the asset a request path names, and whether it named it by hash; None for an unknown or stale hash."""

@@ -92,3 +92,33 @@ def test_no_template_links_a_static_file_by_its_plain_name() -> None:
     plain = re.compile(r"""(?:src|href)=["']/static/""")
     offenders = [str(p.relative_to(templates)) for p in templates.rglob("*.html") if plain.search(p.read_text())]
     assert offenders == []
+
+
+def _render_head(root: Path, headers: list[tuple[bytes, bytes]]) -> tuple[str, bool]:
+    """the base template's stylesheet tag for a request, and whether the answer would set the css cookie."""
+    from litestar import Request
+    from litestar.plugins.jinja import JinjaTemplateEngine
+
+    engine = JinjaTemplateEngine(directory=root)
+    StaticAssets(root).install(engine)
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers, "state": {}, "query_string": b""}
+    request: Request[object, object, object] = Request(scope)  # type: ignore[arg-type]
+    html = engine.engine.from_string("{{ page_stylesheet() }}").render(request=request)
+    return html, "levers.inlined_css" in scope["state"]  # type: ignore[operator]
+
+
+def test_the_stylesheet_is_inlined_only_when_its_text_survives_a_style_element(tmp_path: Path) -> None:
+    (tmp_path / "css").mkdir()
+    css = tmp_path / "css" / "levers.css"
+    css.write_text("body { color: red }\n")
+    html, cookie = _render_head(tmp_path, [])
+    assert html.startswith("<style>body { color: red }\n</style>") and cookie
+    # a browser whose cookie names this version holds the file: linked
+    digest = StaticAssets(tmp_path).get("css/levers.css").digest  # type: ignore[union-attr]
+    html, cookie = _render_head(tmp_path, [(b"cookie", f"levers_css={digest}".encode())])
+    assert html.startswith('<link rel="stylesheet" href="/static/css/levers.') and not cookie
+    # a "</style" would end the element early and a \r is changed before the browser hashes the text: linked
+    for text in ("a::after { content: '</STYLE>' }", "body {\r\n color: red }"):
+        css.write_bytes(text.encode())
+        html, cookie = _render_head(tmp_path, [])
+        assert html.startswith('<link rel="stylesheet" href="/static/css/levers.') and not cookie, text
