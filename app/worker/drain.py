@@ -18,7 +18,7 @@ from app.lib.metrics import TRAINED_EVENTS, TRAINING_BATCH_SECONDS, TRAINING_BAT
 from app.runtime.keys import RedisKeys
 from app.worker.event_log import EventLog
 from app.worker.recovery import restore_params
-from app.worker.streams import ensure_group, read_batch
+from app.worker.streams import READ_CHUNK, ensure_group, read_batch
 from app.worker.training import process
 
 log = structlog.get_logger(__name__)
@@ -121,8 +121,11 @@ class Drainer:
             started = time.perf_counter()
             result = await process(self.redis, self.keys, self.sessions, stream, entries, self.event_log)
             ids = [e.id for e in entries]
+            # acknowledged a chunk per round trip, as read (app.worker.streams.READ_CHUNK): one long command
+            # would hold redis, and the selects queued behind it, as long as the chunks do together
+            for at in range(0, len(ids), READ_CHUNK):
+                await self.redis.xack(stream, self.keys.consumer_group, *ids[at : at + READ_CHUNK])
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xack(stream, self.keys.consumer_group, *ids)
                 # everything before the last entry is in every store and acknowledged
                 pipe.xtrim(stream, minid=ids[-1], approximate=False)
                 pipe.pexpire(lease, self.lease_ms)
