@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -120,7 +122,15 @@ async def measure(env: dict[str, str], ctx: dict[str, Any], args: argparse.Names
         for name in chosen:
             path, headers, bodies = cases[name]
             await _load(app, path, headers, bodies, min(n, 500))  # warm-up
+            profiler = cProfile.Profile(time.process_time) if args.profile else None
+            if profiler is not None:
+                profiler.enable()
             runs = [await _load(app, path, headers, bodies, n) for _ in range(args.runs)]
+            if profiler is not None:
+                profiler.disable()
+                stats = pstats.Stats(profiler).sort_stats(args.profile)
+                stats.print_stats(args.profile_lines)
+                stats.print_callers("iscoroutine")
             each = ", ".join(f"{r:.1f}" for r in runs)
             print(f"{name:<38} {statistics.median(runs):7.1f} µs cpu/request  (runs: {each})")
 
@@ -130,6 +140,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="endpoints whose name contains one of these words")
+    parser.add_argument("--profile", choices=["tottime", "cumulative"], help="print a cprofile of the runs, so sorted")
+    parser.add_argument("--profile-lines", type=int, default=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="levers-bench-lean-") as tmp:
         data_dir = Path(tmp)

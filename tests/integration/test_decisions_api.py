@@ -127,6 +127,12 @@ async def test_select_bad_input(tenant: Tenant) -> None:
     contextual = await tenant.experiment(protocol="lin_ucb", context_dim=3)
     response = await tenant.post("/api/v1/select", {"experiment_id": contextual["id"], "context": {"vector": [1, 2]}})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "context.vector"
+    # 1e999 would be infinity: the right length, but not a finite number; the json decoder already refuses it
+    overflow = f'{{"experiment_id": "{contextual["id"]}", "context": {{"vector": [1, 1e999, 2]}}}}'
+    headers = {**tenant.headers, "content-type": "application/json"}
+    response = await tenant.client.post("/api/v1/select", content=overflow, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == "body"
     ok = await tenant.post("/api/v1/select", {"experiment_id": contextual["id"], "context": {"vector": [1, 0, 2]}}, 200)
     assert ok.json()["reason"] == "policy"
 
