@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
@@ -10,6 +11,22 @@ from app.lib.entropy import random_hex
 from app.runtime.hotcache import HotCache
 from app.runtime.keys import RedisKeys
 from app.settings import Settings
+
+
+def _ignores_cancellation() -> tuple[asyncio.Event, asyncio.Event, Callable[[], Awaitable[None]]]:
+    """a coroutine that runs until released, whatever cancels it (as a driver waiting out its connection's close
+    after a cancel), with the event that releases it and the one it sets when it starts."""
+    release, entered = asyncio.Event(), asyncio.Event()
+
+    async def stuck() -> None:
+        entered.set()
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue
+
+    return release, entered, stuck
 
 
 async def test_stop_ends_a_normal_refresh_loop(redis: Redis) -> None:
@@ -22,18 +39,7 @@ async def test_stop_ends_a_normal_refresh_loop(redis: Redis) -> None:
 
 async def test_stop_gives_up_on_a_refresh_that_will_not_end(redis: Redis) -> None:
     cache = HotCache(redis, RedisKeys("levers_hot_stop_b:", 2), refresh_seconds=0.01)
-    release = asyncio.Event()
-    entered = asyncio.Event()
-
-    async def stuck_refresh() -> None:
-        # as a driver does that waits out its connection's close after a cancel
-        entered.set()
-        while not release.is_set():
-            try:
-                await release.wait()
-            except asyncio.CancelledError:
-                continue
-
+    release, entered, stuck_refresh = _ignores_cancellation()
     cache.refresh = stuck_refresh  # type: ignore[method-assign]
     cache.start()
     await entered.wait()
@@ -50,17 +56,7 @@ async def test_a_refresh_left_behind_never_reconnects_after_shutdown(redis: Redi
     name = f"levers-hot-stop-{random_hex()}"
     own = Redis.from_url(settings.redis_url, client_name=name)
     cache = HotCache(own, RedisKeys(f"levers_hot_stop_c_{random_hex()}:", 2), refresh_seconds=0.01)
-    release = asyncio.Event()
-    entered = asyncio.Event()
-
-    async def stuck_republish() -> None:
-        entered.set()
-        while not release.is_set():
-            try:
-                await release.wait()
-            except asyncio.CancelledError:
-                continue
-
+    release, entered, stuck_republish = _ignores_cancellation()
     cache.republish = stuck_republish
     cache.start()
     task = cache._task
