@@ -3,7 +3,9 @@
 prints, for bursts of ``--burst`` concurrent exposures through the group-committing EventWriter, the client
 cpu µs per exposure and the redis cpu µs per exposure (from INFO's used_cpu_user + used_cpu_sys, so other
 clients of a shared redis add noise), for a plain XADD and for the deadline-checked script the writer uses (an
-exposure redis runs after its caller gave up appends nothing). keys go under a throwaway prefix, deleted after.
+exposure redis runs after its caller gave up appends nothing), the latter also through redis-py's pipeline, as
+the writer sends on a redis cluster (one redis gets commands packed by hand: app.runtime.events.pack). keys go
+under a throwaway prefix, deleted after.
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ class PlainWriter(EventWriter):
 
     async def exposure(self, event: Event) -> None:
         stream, data = self.keys.stream_for(event.experiment), encode(event)
-        await self._submit(lambda pipe: pipe.xadd(stream, {"d": data}))
+        await self._submit(("XADD", stream, "*", "d", data))
+
+
+class RedisPyPipelineWriter(EventWriter):
+    """the writer sending through redis-py's pipeline, as it does on a cluster."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        super().__init__(redis, keys)
+        self._cluster = True
 
 
 async def _redis_cpu(redis: Redis) -> float:
@@ -54,10 +64,17 @@ async def measure(url: str, bursts: int, burst: int) -> None:
     redis = Redis.from_url(url, socket_timeout=0.5)
     keys = RedisKeys(prefix=f"bench-events-{secrets.token_hex(4)}:", shards=1)
     try:
-        for name, writer in (("xadd", PlainWriter(redis, keys)), ("deadline script", EventWriter(redis, keys))):
-            await run(writer, 20, burst)  # warm up
-            client, server = await run(writer, bursts, burst)
-            print(f"{name:>16}: client {client:6.1f} µs/exposure, redis {server:6.1f} µs/exposure")
+        writers = (
+            ("xadd", PlainWriter(redis, keys)),
+            ("deadline script", EventWriter(redis, keys)),
+            ("same, redis-py pipeline", RedisPyPipelineWriter(redis, keys)),
+        )
+        for size in sorted({8, burst}):
+            print(f"bursts of {size} exposures:")
+            for name, writer in writers:
+                await run(writer, 20, size)  # warm up
+                client, server = await run(writer, bursts * burst // size, size)
+                print(f"{name:>24}: client {client:6.1f} µs/exposure, redis {server:6.1f} µs/exposure")
     finally:
         await redis.delete(keys.stream(0))
         await redis.aclose()

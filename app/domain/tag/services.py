@@ -23,7 +23,7 @@ from app.domain.tag.goals import goal_accepts, goal_for_tag
 from app.domain.tag.schemas import DecideRequest, EventsRequest, EventsResponse, Skipped, TagDecision, TagEvent
 from app.lib.errors import DomainError, InvalidInputError, NotFoundError, UnavailableError
 from app.lib.tokens import SelectionClaims
-from app.runtime.events import Operation, dedup_ttl
+from app.runtime.events import Command, dedup_ttl
 from app.runtime.hotcache import ExperimentRuntime
 from app.runtime.records import Event, SiteConfig
 from app.runtime.rewards import check_reward
@@ -225,14 +225,14 @@ class TagService:
         # runs them in that order, so a conversion finds the exposure queued ahead of it
         queued: list[tuple[_Checked, asyncio.Future[Any] | None]] = []
         for entry in sorted(checked, key=lambda c: c.item.k != "x"):
-            operation: Operation | None
+            command: Command | None
             if entry.item.k == "x":
-                operation = self._exposure(entry, request_id)
+                command = self._exposure(entry, request_id)
             elif entry.item.g and entry.item.g in entry.runtime.config.guardrails:
-                operation = self._guardrail(entry, request_id)
+                command = self._guardrail(entry, request_id)
             else:
-                operation = self._conversion(entry, request_id)
-            queued.append((entry, writer.enqueue(operation) if operation is not None else None))
+                command = self._conversion(entry, request_id)
+            queued.append((entry, writer.enqueue(command) if command is not None else None))
         replies = await asyncio.gather(*(f for _, f in queued if f is not None), return_exceptions=True)
         failed = next((r for r in replies if isinstance(r, BaseException)), None)
         if isinstance(failed, RedisError | OSError):
@@ -275,7 +275,7 @@ class TagService:
         check_reward(runtime, reward, field)
         return reward
 
-    def _guardrail(self, entry: _Checked, request_id: str) -> Operation | None:
+    def _guardrail(self, entry: _Checked, request_id: str) -> Command | None:
         claims = entry.claims
         if claims.g:
             return None  # traffic served outside the bandit is not compared on guardrails
@@ -292,13 +292,13 @@ class TagService:
             label=entry.item.g,
             issued=float(claims.ts),
         )
-        return self.decisions.writer.once_operation(event, f"{entry.item.g}:{claims.n}", self._ttl(claims))
+        return self.decisions.writer.once_command(event, f"{entry.item.g}:{claims.n}", self._ttl(claims))
 
-    def _exposure(self, entry: _Checked, request_id: str) -> Operation:
+    def _exposure(self, entry: _Checked, request_id: str) -> Command:
         event = self.decisions.exposure_event(entry.runtime, entry.claims, request_id)
-        return self.decisions.writer.once_operation(event, entry.claims.n, self._ttl(entry.claims))
+        return self.decisions.writer.once_command(event, entry.claims.n, self._ttl(entry.claims))
 
-    def _conversion(self, entry: _Checked, request_id: str) -> Operation:
+    def _conversion(self, entry: _Checked, request_id: str) -> Command:
         """answers 1 appended, 0 a repeat, -1 refused: the token's exposure was never recorded."""
         claims, writer = entry.claims, self.decisions.writer
         conversion = entry.runtime.config.reward_mode == "conversion"
@@ -317,7 +317,7 @@ class TagService:
             eid=eid_mark(claims.e, entry.item.d) if entry.item.d else "",
             segment=claims.s,
         )
-        return writer.conversion_operation(event, claims.n, entry.item.d or "", self._ttl(claims))
+        return writer.conversion_command(event, claims.n, entry.item.d or "", self._ttl(claims))
 
     @staticmethod
     def _ttl(claims: SelectionClaims) -> int:

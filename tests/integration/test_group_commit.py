@@ -1,0 +1,66 @@
+"""the group commit sends its commands packed by hand on one pooled connection (app.runtime.events): each reply
+answers its own command, an error reply included, and the wire format is the one redis-py would send."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.connection import Connection
+from redis.exceptions import ResponseError
+
+from app.lib.entropy import random_hex
+from app.runtime.events import EventWriter, pack
+from app.runtime.records import Event
+from app.runtime.redis import redis_keys
+from app.settings import Settings
+from tests.conftest import scoped
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("EVAL", b"return redis.call('XADD', KEYS[1], '*', 'd', ARGV[1])", 1, "s:{0}", b'{"k":"x"}', 1764584000123),
+        ("HSET", "seen", "site-key", b"\x00\xff binary \r\n"),
+        ("SET", "caf\u00e9", "", -7),
+    ],
+)
+def test_a_packed_command_is_byte_for_byte_what_redis_py_sends(command: tuple[bytes | str | int, ...]) -> None:
+    assert pack(command) == b"".join(Connection().pack_command(*command))
+
+
+def test_an_argument_of_another_type_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(TypeError, match="float"):
+        pack(("SET", "key", 1.5))  # type: ignore[arg-type]
+
+
+async def test_an_error_reply_answers_only_its_own_command(settings: Settings, redis: Redis) -> None:
+    keys = redis_keys(scoped(settings, f"group_commit_{random_hex()}"))
+    hot = Redis.from_url(settings.redis_url, socket_timeout=0.5)
+    writer = EventWriter(hot, keys)
+    wrong_type = f"{keys.prefix}a-string"
+    await redis.set(wrong_type, b"not a hash")
+    event = Event(kind="x", experiment="e", arm=1, reward=0.0, trials=1, ts=1.0, nonce="n-1")
+    try:
+        flushes = writer.flushes
+        # queued in one loop turn, so one flush carries all four
+        replies = await asyncio.gather(
+            writer.enqueue(("HSET", keys.site_seen, "site", b"seen")),
+            writer.enqueue(("HSET", wrong_type, "field", b"value")),
+            writer.once(event, "n-1", 600),
+            writer.once(event, "n-1", 600),
+            return_exceptions=True,
+        )
+        assert writer.flushes == flushes + 1
+        assert replies[0] == 1
+        assert isinstance(replies[1], ResponseError) and "WRONGTYPE" in str(replies[1])
+        assert replies[2:] == [True, False]  # appended once, then a repeat: the error shifted no reply
+        assert await redis.xlen(keys.stream_for("e")) == 1
+        # the connection went back to the pool in step: the next flush reads its own reply
+        await writer.exposure(Event(kind="x", experiment="e", arm=0, reward=0.0, trials=1, ts=2.0, nonce="n-2"))
+        assert await redis.xlen(keys.stream_for("e")) == 2
+        assert await redis.hget(keys.site_seen, "site") == b"seen"
+    finally:
+        await redis.delete(wrong_type, keys.site_seen, keys.stream_for("e"), keys.dedup("e", "x:n-1"))
+        await hot.aclose()
