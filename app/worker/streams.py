@@ -20,6 +20,14 @@ def id_after(entry_id: str, last_id: str | None) -> bool:
     return last_id is None or parse_id(entry_id) > parse_id(last_id)
 
 
+def entries_after(entries: list[Entry], last_id: str | None) -> list[Entry]:
+    """the entries past `last_id` (all of them when it is None), with `last_id` parsed once for the batch."""
+    if last_id is None:
+        return list(entries)
+    last = parse_id(last_id)
+    return [e for e in entries if parse_id(e.id) > last]
+
+
 @dataclass(frozen=True)
 class Entry:
     id: str

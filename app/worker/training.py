@@ -32,7 +32,7 @@ from app.worker.counting import count
 from app.worker.event_log import EventLog
 from app.worker.recovery import kept_once, marked, marks_of, maybe_snapshot, restored_params, save
 from app.worker.robust import robust_update
-from app.worker.streams import Entry, id_after
+from app.worker.streams import Entry, entries_after
 
 log = structlog.get_logger(__name__)
 # exposures and feedbacks of traffic served outside the bandit (app.runtime.records.Event)
@@ -101,7 +101,7 @@ async def train(
     if current is not None:
         state = policy.state_from_json(current.state)
     last_id = current.last_id if current is not None else None
-    fresh = [e for e in entries if id_after(e.id, last_id)]
+    fresh = entries_after(entries, last_id)
     if not fresh:
         return Trained(0, current, [])
     conversion = config.reward_mode == "conversion"
