@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.runtime.keys import RedisKeys
+from app.runtime.redis import transaction
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -101,7 +102,9 @@ class DevMailbox:
 
     async def deliver(self, mail: Mail) -> None:
         log.info("mail (development: not sent)", to=mail.to, subject=mail.subject, text=mail.text)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        # one key, so one slot: on a cluster it goes as a plain pipeline to its node (redis-py has no
+        # transactions there, and refused this write with an exception no delivery error handler knew)
+        async with transaction(self.redis) as pipe:
             pipe.lpush(self.key, msgspec.json.encode(mail))
             pipe.ltrim(self.key, 0, DEV_MAILBOX_SIZE - 1)
             pipe.expire(self.key, DEV_MAILBOX_TTL_SECONDS)

@@ -11,16 +11,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from app.asgi import create_app
+from app.lib.mail import DevMailbox
 from app.runtime.keys import RedisKeys
 from app.runtime.records import params_decoder
 from app.settings import Settings
 from tests.integration.conftest import Tenant, register
+from tests.integration.test_password_reset import mails_to
 from tests.integration.test_tag_api import make_shop
 from tests.support.cluster import cluster_missing, keys_per_node, local_cluster
 from tests.support.processes import process_env, start, stop
@@ -60,6 +64,13 @@ async def test_select_feedback_tag_and_worker_on_a_three_master_cluster(
     async with AsyncTestClient(app=create_app(on_cluster)) as client:
         assert isinstance(client.app.state.redis, RedisCluster)
         tenant = await register(client)
+        # the development mailbox works on a cluster too: the sign-up's confirmation mail is in it
+        reader = RedisCluster.from_url(f"redis://127.0.0.1:{cluster[0]}")
+        try:
+            box = DevMailbox(cast("Redis", reader), on_cluster.redis_prefix)
+            assert [m.subject for m in await mails_to(box, tenant.email)] == ["Confirm your email for Levers"]
+        finally:
+            await reader.aclose()
         experiment = await tenant.experiment(arms=3)
         # the rest api: every select is an exposure; a feedback counts once per token, its repeats refused
         tokens = []
