@@ -42,8 +42,13 @@ class RedisKeys:
         """a selection's "seen" mark (kind and nonce, or an eid), in the slot of its experiment's stream."""
         return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:fb:{mark}"
 
+    def contexts(self, experiment_id: str, hour: int) -> str:
+        """a hash of the contexts of an experiment's contextual exposures issued in one hour (since the epoch), by
+        their selections' nonces, for their feedbacks to be trained with."""
+        return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:ctxh:{experiment_id}:{hour}"
+
     def context(self, experiment_id: str, nonce: str) -> str:
-        """a contextual exposure's context, by its selection's nonce, for its feedback to be trained with."""
+        """one exposure's context, as releases before the hourly hashes (contexts) kept it; read only."""
         return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:ctx:{nonce}"
 
     def params(self, experiment_id: str) -> str:

@@ -25,7 +25,7 @@ from app.lib.metrics import DUPLICATE_EVENTS, SET_ASIDE_EVENTS
 from app.runtime.hotcache import initial_state
 from app.runtime.keys import RedisKeys
 from app.runtime.publish import Publisher
-from app.runtime.records import ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
+from app.runtime.records import Event, ExperimentConfig, ParamsRecord, encode, experiment_decoder, params_decoder
 from app.runtime.redis import reply
 from app.runtime.rewards import acceptable
 from app.worker.counting import count
@@ -53,21 +53,55 @@ async def load_configs(redis: Redis, keys: RedisKeys, experiment_ids: list[str])
     return {eid: experiment_decoder.decode(raw) for eid, raw in zip(experiment_ids, raws, strict=True) if raw}
 
 
+def _issue_hour(event: Event) -> int:
+    """the hour (since the epoch) its selection was issued in: an exposure and its feedback carry the same."""
+    return int((event.issued or event.ts) // 3600)
+
+
 async def _contexts(
     redis: Redis, keys: RedisKeys, config: ExperimentConfig, entries: list[Entry]
 ) -> dict[str, list[float]]:
-    """exposures remember their context by nonce; feedbacks look it up, since the token does not carry it."""
+    """exposures remember their context by nonce; feedbacks look it up, since the token does not carry it.
+
+    one hash per experiment and hour of issue, a field per exposure: a batch writes one HSET per hour it spans,
+    where a key per exposure cost a SET (and its key's memory) each, the larger part of the worker's and redis's
+    cpu per contextual select (bench/hot_path.py). a hash lives the attribution window (and an hour of slack)
+    past the end of its hour, as long as any of its contexts can still be asked for."""
     ttl = config.attribution_window_seconds + 3600
     found: dict[str, list[float]] = {}
+    by_hour: defaultdict[int, dict[str, bytes]] = defaultdict(dict)
+    for entry in entries:
+        ev = entry.event
+        if ev is not None and ev.kind == "x" and ev.context is not None and ev.nonce:
+            found[ev.nonce] = ev.context
+            by_hour[_issue_hour(ev)][ev.nonce] = encode(ev.context)
+    if by_hour:
+        async with redis.pipeline(transaction=False) as pipe:
+            for hour, fields in by_hour.items():
+                key = keys.contexts(config.id, hour)
+                pipe.hset(key, mapping=fields)
+                pipe.expireat(key, (hour + 1) * 3600 + ttl)
+            await pipe.execute()
+    wanted: defaultdict[int, list[str]] = defaultdict(list)
+    for entry in entries:
+        ev = entry.event
+        if ev is not None and ev.kind == "f" and ev.nonce not in found:
+            wanted[_issue_hour(ev)].append(ev.nonce)
+    if not wanted:
+        return found
     async with redis.pipeline(transaction=False) as pipe:
-        for entry in entries:
-            ev = entry.event
-            if ev is not None and ev.kind == "x" and ev.context is not None and ev.nonce:
-                found[ev.nonce] = ev.context
-                pipe.set(keys.context(config.id, ev.nonce), encode(ev.context), ex=ttl)
-        await pipe.execute()
-    missing = [e.event.nonce for e in entries if e.event and e.event.kind == "f" and e.event.nonce not in found]
+        for hour, nonces in wanted.items():
+            pipe.hmget(keys.contexts(config.id, hour), nonces)
+        replies = await pipe.execute()
+    missing: list[str] = []
+    for nonces, raws in zip(wanted.values(), replies, strict=True):
+        for nonce, raw in zip(nonces, raws, strict=True):
+            if raw:
+                found[nonce] = [float(x) for x in msgspec.json.decode(raw)]
+            else:
+                missing.append(nonce)
     if missing:
+        # contexts written a key per exposure, before the hashes: they last one attribution window after an upgrade
         raws = await redis.mget([keys.context(config.id, n) for n in missing])
         for nonce, raw in zip(missing, raws, strict=True):
             if raw:
