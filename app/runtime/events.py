@@ -59,7 +59,7 @@ def pack(command: Command) -> bytes:
     """the command in redis's wire protocol (RESP), as redis-py would pack it. written by hand on the hot path:
     redis-py's pipeline packs each command in ~7.5 µs and wraps the batch in a pipeline object, a retry wrapper
     and per-command response callbacks. an exposure cost 46-66 µs of web cpu through it and costs 36-52 with
-    this packer and one connection's send and reads (bench/events.py, bursts of 50 and of 8), 10-15% of a
+    this packer and one connection's send and reads (bench/events.py, bursts of 50 and of 8), 5-10% of a
     select's cpu. the commands queued here are few and fixed and need no response callbacks."""
     parts = [b"*%d\r\n" % len(command)]
     for arg in command:
