@@ -181,3 +181,32 @@ async def test_deleted_experiments_are_withdrawn_from_the_hot_path(app: Litestar
     assert not await published(app, redis, experiment["id"])
     assert (await select(tenant, experiment["id"])).status_code == 404
     assert (await tenant.get(f"/api/v1/experiments/{experiment['id']}")).status_code == 404
+
+
+async def test_days_running_stop_when_the_experiment_ends_not_when_it_is_archived_or_edited(
+    tenant: Tenant, settings: Settings
+) -> None:
+    experiment = await tenant.experiment(status="running")
+    path = f"/api/v1/experiments/{experiment['id']}"
+    stopped = await tenant.client.put(path, json={"status": "completed"}, headers=tenant.headers)
+    assert stopped.status_code == 200 and stopped.json()["days_running"] == 0
+    # as if it had started ten days ago and been stopped three days after that
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "update experiments set started_at = now() - interval '10 days', ended_at = now() - interval '7 days'"
+                " where id = :id"
+            ),
+            {"id": experiment["id"]},
+        )
+    await engine.dispose()
+    assert (await tenant.get(path, 200)).json()["days_running"] == 3
+    # archiving, restoring and renaming it later change nothing about how long it ran (each moved updated_at,
+    # which the count used to stop at)
+    await tenant.post(f"{path}/archive", None, 200)
+    await tenant.post(f"{path}/restore", None, 200)
+    renamed = await tenant.client.put(path, json={"name": "ran for three days"}, headers=tenant.headers)
+    assert renamed.status_code == 200 and renamed.json()["days_running"] == 3
+    listed = {e["id"]: e for e in (await tenant.get("/api/v1/experiments", 200)).json()}
+    assert listed[experiment["id"]]["days_running"] == 3

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Boolean, Enum, Float, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db.models.base import Base
 from app.db.models.sites import JSONType
@@ -101,6 +101,8 @@ class Experiment(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     # archived: kept with all its data but no longer served (the publisher withdraws it from the hot path)
     archived_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # when it was completed (stopped, or a winner declared by hand or automatically); none while it isn't
+    ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     # the last status change a person may take back within app.domain.experiments.lifecycle.UNDO_SECONDS:
     # {"action", "at", "status", "winner_index", "by"} (status and winner_index as they were before it)
     last_change: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -112,11 +114,26 @@ class Experiment(Base):
             return None
         return self.started_at or self.created_at
 
+    @validates("status")
+    def _note_the_end(self, _key: str, status: ExperimentStatus) -> ExperimentStatus:
+        # every way of completing an experiment (the api, the pages, an automatic decision) and of taking that
+        # back (undo) sets its status: the end is kept as it happens, not read from updated_at later, which
+        # archiving, restoring and any edit move too
+        if status != self.status:
+            self.ended_at = datetime.now(UTC) if status == ExperimentStatus.COMPLETED else None
+        return status
+
     @property
     def days_running(self) -> int | None:
-        """whole days since the start; a completed experiment stops counting at its last change."""
+        """whole days since the start; a completed experiment stops counting when it ended, an archived one
+        when it was archived."""
         start = self.start_date
         if start is None:
             return None
-        until = self.updated_at if self.status == ExperimentStatus.COMPLETED else datetime.now(UTC)
+        if self.status == ExperimentStatus.COMPLETED:
+            until = self.ended_at or self.updated_at  # rows completed before ended_at existed: their last change
+        elif self.archived_at is not None:
+            until = self.archived_at
+        else:
+            until = datetime.now(UTC)
         return max(0, (until - start).days)
