@@ -16,10 +16,6 @@ def parse_id(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def id_after(entry_id: str, last_id: str | None) -> bool:
-    return last_id is None or parse_id(entry_id) > parse_id(last_id)
-
-
 def entries_after(entries: list[Entry], last_id: str | None) -> list[Entry]:
     """the entries past `last_id` (all of them when it is None), with `last_id` parsed once for the batch."""
     if last_id is None:
