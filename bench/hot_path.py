@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 from tests.support.processes import free_port, start, stop, wait_http  # noqa: E402
 
 ORIGIN = "http://bench.example"
+# bench-http's endpoints, in the order measured (--only picks some)
+ENDPOINTS = ("select", "feedback", "decide1", "decide5", "events", "healthz", "linear")
 TAG_KEYS = ("hero", "offer", "cart", "banner", "footer")
 TOKENS = 2000
 
@@ -378,6 +380,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="measured runs per endpoint (the median is shown)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--freshness-trials", type=int, default=20)
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=(*ENDPOINTS, "p99", "freshness"),
+        help="measure only these (default: every endpoint, the p99 at 8 connections and the freshness)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench-http: wrk is not installed; install it with `apt-get install wrk` (as root) and run again")
@@ -431,40 +439,56 @@ def run(args: argparse.Namespace, base: str, bare_base: str, web_pid: int, bare_
     c = args.connections
     site = ctx["site_key"]
     bare = Bare(f"{bare_base}/echo", scripts["bare"], bare_pid)
-    endpoints = [
-        ("POST /api/v1/select (beta_ts, 10 arms)", f"{base}/api/v1/select", scripts["select"]),
-        ("POST /api/v1/feedback", f"{base}/api/v1/feedback", scripts["feedback"]),
-        ("POST /p/{key}/d (1 experiment)", f"{base}/p/{site}/d", scripts["decide1"]),
-        ("POST /p/{key}/d (5 experiments)", f"{base}/p/{site}/d", scripts["decide5"]),
-        ("POST /p/{key}/e (exposure + conversion)", f"{base}/p/{site}/e", scripts["events"]),
-        ("GET /healthz", f"{base}/healthz", None),
-        ("POST /api/v1/select (lin_ucb, d=16)", f"{base}/api/v1/select", scripts["linear"]),
-    ]
-    results = [measure_paired(name, url, script, web_pid, bare, args, c) for name, url, script in endpoints]
+    endpoints = {
+        "select": ("POST /api/v1/select (beta_ts, 10 arms)", f"{base}/api/v1/select", scripts["select"]),
+        "feedback": ("POST /api/v1/feedback", f"{base}/api/v1/feedback", scripts["feedback"]),
+        "decide1": ("POST /p/{key}/d (1 experiment)", f"{base}/p/{site}/d", scripts["decide1"]),
+        "decide5": ("POST /p/{key}/d (5 experiments)", f"{base}/p/{site}/d", scripts["decide5"]),
+        "events": ("POST /p/{key}/e (exposure + conversion)", f"{base}/p/{site}/e", scripts["events"]),
+        "healthz": ("GET /healthz", f"{base}/healthz", None),
+        "linear": ("POST /api/v1/select (lin_ucb, d=16)", f"{base}/api/v1/select", scripts["linear"]),
+    }
+    only = set(args.only or (*ENDPOINTS, "p99", "freshness"))
+    chosen = [endpoints[key] for key in ENDPOINTS if key in only]
+    results = [measure_paired(name, url, script, web_pid, bare, args, c) for name, url, script in chosen]
     setting = f"wrk -t1 -c{c}, {args.seconds} s runs, median of {args.runs}, on {os.cpu_count()} cores"
     print(f"\none uvicorn worker each, {setting}; each endpoint's runs alternate with the bare route's")
-    report(results)
-    at8 = measure_paired("select", f"{base}/api/v1/select", scripts["select"], web_pid, bare, args, 8)
+    if results:
+        report(results)
+    if "p99" in only:
+        p99(base, scripts["select"], web_pid, bare, args)
+    if "freshness" in only:
+        fresh(base, ctx, scripts["select"], web_pid, args)
+    if results and results[0].result.name.startswith("POST /api/v1/select (beta_ts") and (os.cpu_count() or 1) < 4:
+        two_processes(results[0].result)
+
+
+def p99(base: str, script: Path, web_pid: int, bare: Bare, args: argparse.Namespace) -> None:
+    at8 = measure_paired("select", f"{base}/api/v1/select", script, web_pid, bare, args, 8)
     print(
         f"\np99 at 8 connections: select {at8.result.p99_ms:.2f} ms, bare {at8.bare.p99_ms:.2f} ms (medians), "
         f"ratio {at8.p99_ratio:.2f} (median of {args.runs} side-by-side pairs; target ≤ 2.00: "
         f"{'meets' if at8.p99_ratio <= 2 else 'BELOW'})"
     )
-    samples = sorted(freshness(base, ctx, args.freshness_trials, scripts["select"], web_pid))
+
+
+def fresh(base: str, ctx: dict[str, Any], script: Path, web_pid: int, args: argparse.Namespace) -> None:
+    samples = sorted(freshness(base, ctx, args.freshness_trials, script, web_pid))
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
     print(
         f"feedback → stats visible under select load (wrk -c8): median {statistics.median(samples):.2f} s, "
         f"p95 {p95:.2f} s over {len(samples)} feedbacks (target p95 ≤ 2 s: {'meets' if p95 <= 2 else 'BELOW'})"
     )
-    if (os.cpu_count() or 1) < 4:
-        select = results[0].result
-        web, side = select.rps * select.cpu_us / 1e6, select.rps * select.side_us / 1e6
-        print(
-            f"two web processes (WEB_CONCURRENCY=2): not measured: this box has {os.cpu_count()} cores, so wrk can't "
-            f"be pinned away from two server processes. at select's {select.rps:.0f} req/s the web process used "
-            f"{web:.2f} cores and the worker and redis {side:.2f}, wrk the rest: a second web process would only "
-            "take cpu from the first"
-        )
+
+
+def two_processes(select: Result) -> None:
+    web, side = select.rps * select.cpu_us / 1e6, select.rps * select.side_us / 1e6
+    print(
+        f"two web processes (WEB_CONCURRENCY=2): not measured: this box has {os.cpu_count()} cores, so wrk can't "
+        f"be pinned away from two server processes. at select's {select.rps:.0f} req/s the web process used "
+        f"{web:.2f} cores and the worker and redis {side:.2f}, wrk the rest: a second web process would only "
+        "take cpu from the first"
+    )
 
 
 if __name__ == "__main__":
