@@ -21,6 +21,8 @@ DEFAULT_FLOOR = 0.05
 
 def check_floor(floor: Any) -> float:
     """a float in [0, 1); anything else raises ``PolicyError(field="exploration_floor")``."""
+    if type(floor) is float and 0.0 <= floor < 1.0:  # every select passes one: no union isinstance for it
+        return floor
     if isinstance(floor, bool) or not isinstance(floor, int | float | np.floating | np.integer):
         raise PolicyError("exploration_floor", "exploration_floor must be a number")
     value = float(floor)

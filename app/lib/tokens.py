@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -38,8 +39,12 @@ class SelectionClaims(msgspec.Struct, frozen=True):
 _claims_decoder = msgspec.json.Decoder(SelectionClaims)
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    # base64.urlsafe_b64encode, without its two python layers: three of these per select (~0.6 µs each saved)
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def _unb64(text: str) -> bytes:

@@ -10,7 +10,7 @@ comes first and holds no braces, so a key still starts with it (ACLs, scans) and
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CONFIG_TAG = "{cfg}"
 
@@ -19,6 +19,8 @@ CONFIG_TAG = "{cfg}"
 class RedisKeys:
     prefix: str
     shards: int
+    # experiment id -> its stream's key: asked for on every exposure and feedback (a crc32 and two f-strings)
+    _streams: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if "{" in self.prefix or "}" in self.prefix:
@@ -36,7 +38,12 @@ class RedisKeys:
         return f"{self.prefix}{self._shard_tag(shard)}:events"
 
     def stream_for(self, experiment_id: str) -> str:
-        return self.stream(self.shard_of(experiment_id))
+        key = self._streams.get(experiment_id)
+        if key is None:
+            if len(self._streams) >= 65_536:  # ids of deleted experiments must not pile up for ever
+                self._streams.clear()
+            key = self._streams[experiment_id] = self.stream(self.shard_of(experiment_id))
+        return key
 
     def dedup(self, experiment_id: str, mark: str) -> str:
         """a selection's "seen" mark (kind and nonce, or an eid), in the slot of its experiment's stream."""

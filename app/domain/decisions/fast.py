@@ -4,6 +4,8 @@ machinery. the controller (api.py) stays: it documents the routes and answers wh
 
 from __future__ import annotations
 
+import functools
+
 import msgspec
 from litestar.exceptions import NotAuthorizedException
 
@@ -21,6 +23,8 @@ from app.lib.tokens import API_KEY_PREFIX, hash_api_key
 _select = msgspec.json.Decoder(SelectRequest, strict=True)
 _feedback = msgspec.json.Decoder(FeedbackRequest, strict=True)
 _encode = msgspec.json.Encoder().encode
+# a caller sends the same key on every request: its sha-256 once, not per request
+_key_hash = functools.lru_cache(maxsize=1024)(hash_api_key)
 
 
 async def organization_of(request: HotRequest) -> str:
@@ -34,7 +38,7 @@ async def organization_of(request: HotRequest) -> str:
     state = request.app.state
     if credential.startswith(API_KEY_PREFIX):
         cache = state.hot_cache
-        config = cache.api_keys.get(hash_api_key(credential))
+        config = cache.api_keys.get(_key_hash(credential))
         if config is None:
             raise Fallback  # litestar's middleware refreshes the cache once and answers
         await note_key_use(cache, config.id)

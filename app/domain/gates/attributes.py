@@ -36,6 +36,8 @@ def with_request_attributes(
 ) -> dict[str, Any]:
     """the caller's attributes, with country and language from the request where the caller gave none."""
     merged = dict(attributes or {})
+    if country_header not in headers and "accept-language" not in headers:
+        return merged  # a server-side select usually carries neither
     for name, value in request_attributes(headers, country_header).items():
         merged.setdefault(name, value)
     return merged
