@@ -214,16 +214,18 @@ class EventWriter:
 
     async def _send(self, commands: list[Command]) -> list[Any]:
         """the commands in one write on one pooled connection, and their replies in order; an error reply is
-        that command's answer, as in a redis-py pipeline. a connection that failed or timed out mid-way is
-        dropped, not pooled: a late reply must never be read as the answer of a later flush."""
+        that command's answer (a ResponseError), as in a redis-py pipeline. a connection that failed or timed
+        out mid-way is dropped, not pooled: a late reply must never be read as the answer of a later flush.
+
+        one deadline covers the write and every reply, on the connection's own stream and parser: redis-py's
+        send_packed_command runs a write in a task of its own under asyncio.wait_for, and read_response sets up
+        an asyncio timeout per reply. those timers cost select 12% of its req/s (4,745 -> 5,271 in paired runs
+        of one web process against another on the same stores, 10 pairs)."""
         pool = self.redis.connection_pool
         connection = await pool.get_connection()
         try:
-            # one deadline for the write and every reply, on the connection's own stream and parser: redis-py's
-            # send_packed_command runs the write in a task of its own under asyncio.wait_for, and read_response
-            # sets up an asyncio timeout per reply; those timers cost a select 12% of its req/s (bench/events.py
-            # and paired runs of bench-http's select, 4,745 -> 5,271 req/s). the parser hands back an error
-            # reply as its ResponseError, which is that command's answer.
+            # redis-py's periodic ping (health_check_interval), which its own send does first
+            await connection.check_health()
             try:
                 async with asyncio.timeout(connection.socket_timeout):
                     connection._writer.write(b"".join(map(pack, commands)))
