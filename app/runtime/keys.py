@@ -20,7 +20,7 @@ class RedisKeys:
     prefix: str
     shards: int
     # experiment id -> its stream's key: asked for on every exposure and feedback (a crc32 and two f-strings)
-    _streams: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _streams: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if "{" in self.prefix or "}" in self.prefix:
