@@ -4,7 +4,9 @@ answers its own command, an error reply included, and the wire format is the one
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
@@ -16,6 +18,7 @@ from app.runtime.records import Event
 from app.runtime.redis import redis_keys
 from app.settings import Settings
 from tests.conftest import scoped
+from tests.support.redis_server import redis_server
 
 
 @pytest.mark.parametrize(
@@ -63,4 +66,46 @@ async def test_an_error_reply_answers_only_its_own_command(settings: Settings, r
         assert await redis.hget(keys.site_seen, "site") == b"seen"
     finally:
         await redis.delete(wrong_type, keys.site_seen, keys.stream_for("e"), keys.dedup("e", "x:n-1"))
+        await hot.aclose()
+
+
+async def test_a_flush_after_redis_restarted_reconnects_instead_of_failing(settings: Settings, tmp_path: Path) -> None:
+    """the pooled connection died with the server: the next flush must find that out before writing on it (as
+    redis-py's own send would), not answer the select 503 for a redis that is back."""
+    with redis_server(tmp_path) as server:
+        hot = Redis.from_url(server.url, socket_timeout=1.0, health_check_interval=30)
+        writer = EventWriter(hot, redis_keys(scoped(settings, f"group_commit_{random_hex()}")))
+        try:
+            event = Event(kind="x", experiment="e", arm=1, reward=0.0, trials=1, ts=1.0, nonce="n-1")
+            await writer.exposure(event)
+            server.stop()
+            server.start()  # same port, no data
+            await writer.exposure(msgspec.structs.replace(event, nonce="n-2"))
+            assert await hot.xlen(writer.keys.stream_for("e")) == 1
+        finally:
+            await hot.aclose()
+
+
+async def test_the_health_check_ping_is_sent_when_it_is_due(settings: Settings) -> None:
+    """redis-py pings a connection idle past health_check_interval before using it; the group commit does too."""
+    hot = Redis.from_url(settings.redis_url, socket_timeout=1.0, health_check_interval=1)
+    writer = EventWriter(hot, redis_keys(scoped(settings, f"group_commit_{random_hex()}")))
+    pings = 0
+    try:
+        await writer.enqueue(("GET", "levers_group_commit_nothing"))
+        (connection,) = hot.connection_pool._available_connections
+        send_ping = connection._send_ping
+
+        async def counted() -> None:
+            nonlocal pings
+            pings += 1
+            await send_ping()
+
+        connection._send_ping = counted
+        await writer.enqueue(("GET", "levers_group_commit_nothing"))
+        assert pings == 0  # not due yet
+        connection.next_health_check = 0.0  # as if idle past the interval
+        assert await writer.enqueue(("GET", "levers_group_commit_nothing")) is None
+        assert pings == 1
+    finally:
         await hot.aclose()
