@@ -129,16 +129,23 @@ def _counter_rows(totals: dict[tuple[Any, ...], Row], keys: tuple[str, ...]) -> 
     return rows
 
 
-async def add_counters(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """adds each row's counters to the stored row of the same key (the table's primary key), creating it if new."""
-    if not rows:
-        return
+@functools.cache
+def _upsert(table: Table) -> Any:
+    # built once per table: building it per batch (its excluded columns, its cache key) was ~6% of the worker's
+    # cpu under select load, for five tables a batch (py-spy)
     statement = insert(table)
     updates: dict[str, Any] = {name: table.c[name] + statement.excluded[name] for name in COUNTERS}
     if "updated_at" in table.c:
         updates["updated_at"] = func.now()
     keys = [column.name for column in table.primary_key.columns]
-    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+    return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+async def add_counters(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """adds each row's counters to the stored row of the same key (the table's primary key), creating it if new."""
+    if not rows:
+        return
+    await session.execute(_upsert(table), rows)
 
 
 async def _lock_checkpoint(session: AsyncSession, stream: str) -> str | None:
