@@ -19,8 +19,9 @@ CONFIG_TAG = "{cfg}"
 class RedisKeys:
     prefix: str
     shards: int
-    # experiment id -> its stream's key: asked for on every exposure and feedback (a crc32 and two f-strings)
-    _streams: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
+    # experiment id -> its shard's hash tag: every exposure and feedback asks for its stream and dedup keys,
+    # and the crc32 and formatting behind the tag were the most of their cost
+    _tags: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if "{" in self.prefix or "}" in self.prefix:
@@ -37,26 +38,29 @@ class RedisKeys:
     def stream(self, shard: int) -> str:
         return f"{self.prefix}{self._shard_tag(shard)}:events"
 
+    def _tag_for(self, experiment_id: str) -> str:
+        tag = self._tags.get(experiment_id)
+        if tag is None:
+            if len(self._tags) >= 65_536:  # ids of deleted experiments must not pile up for ever
+                self._tags.clear()
+            tag = self._tags[experiment_id] = self._shard_tag(self.shard_of(experiment_id))
+        return tag
+
     def stream_for(self, experiment_id: str) -> str:
-        key = self._streams.get(experiment_id)
-        if key is None:
-            if len(self._streams) >= 65_536:  # ids of deleted experiments must not pile up for ever
-                self._streams.clear()
-            key = self._streams[experiment_id] = self.stream(self.shard_of(experiment_id))
-        return key
+        return f"{self.prefix}{self._tag_for(experiment_id)}:events"
 
     def dedup(self, experiment_id: str, mark: str) -> str:
         """a selection's "seen" mark (kind and nonce, or an eid), in the slot of its experiment's stream."""
-        return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:fb:{mark}"
+        return f"{self.prefix}{self._tag_for(experiment_id)}:fb:{mark}"
 
     def contexts(self, experiment_id: str, hour: int) -> str:
         """a hash of the contexts of an experiment's contextual exposures issued in one hour (since the epoch), by
         their selections' nonces, for their feedbacks to be trained with."""
-        return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:ctxh:{experiment_id}:{hour}"
+        return f"{self.prefix}{self._tag_for(experiment_id)}:ctxh:{experiment_id}:{hour}"
 
     def context(self, experiment_id: str, nonce: str) -> str:
         """one exposure's context, as releases before the hourly hashes (contexts) kept it; read only."""
-        return f"{self.prefix}{self._shard_tag(self.shard_of(experiment_id))}:ctx:{nonce}"
+        return f"{self.prefix}{self._tag_for(experiment_id)}:ctx:{nonce}"
 
     def params(self, experiment_id: str) -> str:
         return f"{self.prefix}{CONFIG_TAG}:params:{experiment_id}"

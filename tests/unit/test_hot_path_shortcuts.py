@@ -36,11 +36,14 @@ def test_a_floor_out_of_range_or_not_a_number_is_still_refused(bad: object) -> N
     assert caught.value.field == "exploration_floor"
 
 
-def test_the_stream_of_an_experiment_is_the_stream_of_its_shard() -> None:
+def test_the_keys_of_an_experiment_are_in_the_slot_of_its_shard() -> None:
     keys = RedisKeys("levers_test_shortcut:", 4)
     ids = [f"experiment-{i}" for i in range(200)]
     for _ in range(2):  # the second time from what the first remembered
         assert [keys.stream_for(i) for i in ids] == [keys.stream(keys.shard_of(i)) for i in ids]
+        # the marks and contexts share the remembered tag: the slot of their experiment's stream
+        marks = [f"levers_test_shortcut:{{s{keys.shard_of(i)}}}:fb:x:n" for i in ids]
+        assert [keys.dedup(i, "x:n") for i in ids] == marks
 
 
 def test_a_copy_under_another_prefix_does_not_share_remembered_streams() -> None:
