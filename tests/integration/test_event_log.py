@@ -138,6 +138,43 @@ async def test_a_batch_that_fails_midway_leaves_no_rows_and_lands_whole_on_retry
     assert len(await logged(sessions, eid)) == 25
 
 
+async def test_a_batch_copied_in_several_statements_lands_whole_or_not_at_all(
+    tenant: Tenant, app: Litestar, redis: Redis, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # the log copies a batch a few rows per statement (COPY_CHUNK); here 7, so 25 events take four copies
+    experiment = await tenant.experiment(reward_mode="conversion")
+    eid = experiment["id"]
+    keys = app.state.redis_keys
+    now = time.time()
+    stream = keys.stream_for(eid) + "-chunks"  # a stream of its own: its checkpoint is this test's alone
+    for i in range(25):
+        event = Event(kind="x", experiment=eid, arm=i % 2, reward=0.0, trials=1, ts=now + i, nonce=f"ch-{i}")
+        await redis.xadd(stream, {"d": msgspec.json.encode(event)})
+    await ensure_group(redis, stream, keys.consumer_group)
+    entries = await read_batch(redis, stream, keys.consumer_group, "c", 1000, pending=False)
+    configs = await load_configs(redis, keys, [eid])
+
+    # postgres refuses the fourth copy (a nonce longer than the column): the three before it go with it
+    refused = EventLog(copy_chunk=7)
+    good_rows = refused.rows
+
+    def with_a_bad_last_row(events: Any, now: datetime | None = None) -> list[tuple[Any, ...]]:
+        rows = good_rows(events, now)
+        return [*rows[:-1], (*rows[-1][:-1], "n" * 65)]
+
+    refused.rows = with_a_bad_last_row  # type: ignore[method-assign]
+    with pytest.raises(Exception, match="too long"):
+        await count(sessions, stream, entries, configs, None, refused)
+    assert await logged(sessions, eid) == []
+
+    assert await count(sessions, stream, entries, configs, None, EventLog(copy_chunk=7)) == 25
+    rows = await logged(sessions, eid)
+    assert [r.nonce for r in rows] == [f"ch-{i}" for i in range(25)]
+    # delivered again: past the checkpoint, not copied a second time
+    assert await count(sessions, stream, entries, configs, None, EventLog(copy_chunk=7)) == 0
+    assert len(await logged(sessions, eid)) == 25
+
+
 async def test_deleting_an_experiment_deletes_its_log(
     tenant: Tenant, drainer: Drainer, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
