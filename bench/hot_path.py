@@ -416,14 +416,16 @@ def run(args: argparse.Namespace, base: str, bare_base: str, web_pid: int, bare_
     auth = {"Authorization": f"Bearer {ctx['api_key']}", "Content-Type": "application/json"}
     tag = {"Content-Type": "text/plain;charset=UTF-8", "Origin": ORIGIN}
     keys = json.dumps(list(TAG_KEYS))
+    page = f'"u": "{ORIGIN}/pricing", "r": "", "l": "en"'
     scripts = {
         "bare": lua_script(tmp / "bare.lua", {"Content-Type": "application/json"}, None, '{"visitor": "v{n}"}'),
         "select": lua_script(
             tmp / "select.lua", auth, None, '{"experiment_id": "' + ctx["select_id"] + '", "context": {"id": "v{n}"}}'
         ),
         "feedback": lua_script(tmp / "feedback.lua", auth, ctx["feedback_bodies"], None),
-        "decide1": lua_script(tmp / "decide1.lua", tag, None, '{"v": "v{n}", "x": ["hero"]}'),
-        "decide5": lua_script(tmp / "decide5.lua", tag, None, '{"v": "v{n}", "x": ' + keys + "}"),
+        # as the tag sends them: with the page's url (noted as the site's last sighting) and its language
+        "decide1": lua_script(tmp / "decide1.lua", tag, None, '{"v": "v{n}", "x": ["hero"], ' + page + "}"),
+        "decide5": lua_script(tmp / "decide5.lua", tag, None, '{"v": "v{n}", "x": ' + keys + ", " + page + "}"),
         "events": lua_script(tmp / "events.lua", tag, ctx["event_bodies"], None),
         "linear": lua_script(
             tmp / "linear.lua",

@@ -101,6 +101,15 @@ async def measure(env: dict[str, str], ctx: dict[str, Any], args: argparse.Names
             tag,
             [f'{{"v": "v{i}", "x": ["hero"]}}'.encode() for i in range(n)],
         ),
+        # as the tag sends it: the page's url (noted as the site's last sighting), referrer and language
+        "tag decide, 1 experiment, page url": (
+            "/p/" + site + "/d",
+            tag,
+            [
+                f'{{"v": "v{i}", "x": ["hero"], "u": "https://shop.example/p/{i % 50}", "r": "", "l": "en"}}'.encode()
+                for i in range(n)
+            ],
+        ),
         "tag decide, 5 experiments": (
             "/p/" + site + "/d",
             tag,

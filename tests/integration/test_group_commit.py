@@ -4,6 +4,7 @@ answers its own command, an error reply included, and the wire format is the one
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import msgspec
@@ -109,3 +110,52 @@ async def test_the_health_check_ping_is_sent_when_it_is_due(settings: Settings) 
         assert pings == 1
     finally:
         await hot.aclose()
+
+
+async def test_a_sites_sighting_is_noted_at_most_once_a_window_per_site(settings: Settings, redis: Redis) -> None:
+    """the tag sends its page's url with every decide: the first is written at once, the rest of the window's
+    are dropped, and the next window's first is written again; each site has its own window."""
+    keys = redis_keys(scoped(settings, f"group_commit_{random_hex()}"))
+    writer = EventWriter(redis, keys)
+    writer.site_seen_every_seconds = 0.3
+
+    async def noted(site: str) -> str | None:
+        await writer.enqueue(("PING",))  # rides the same flush as any note queued before it
+        raw = await redis.hget(keys.site_seen, site)
+        return None if raw is None else msgspec.json.decode(raw)["url"]
+
+    try:
+        writer.site_seen("shop", "https://shop.example/")
+        writer.site_seen("shop", "https://shop.example/pricing")
+        writer.site_seen("blog", "https://blog.example/post")
+        assert await noted("shop") == "https://shop.example/"
+        assert await noted("blog") == "https://blog.example/post"
+        writer.site_seen("shop", "https://shop.example/cart")
+        assert await noted("shop") == "https://shop.example/"
+        await asyncio.sleep(0.35)
+        writer.site_seen("shop", "https://shop.example/checkout")
+        assert await noted("shop") == "https://shop.example/checkout"
+        assert msgspec.json.decode(await redis.hget(keys.site_seen, "shop"))["at"] > 0
+    finally:
+        await redis.delete(keys.site_seen)
+
+
+async def test_a_failed_note_is_dropped_without_an_unretrieved_exception(settings: Settings, redis: Redis) -> None:
+    """a best-effort write that fails (here a key of the wrong type) must not leave an exception nobody
+    retrieved: asyncio would report it as an error when the future is collected."""
+    keys = redis_keys(scoped(settings, f"group_commit_{random_hex()}"))
+    writer = EventWriter(redis, keys)
+    await redis.set(keys.site_seen, b"not a hash")
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        writer.site_seen("shop", "https://shop.example/")
+        assert await writer.enqueue(("PING",)) in (b"PONG", "PONG", True)  # the failed note went in this flush
+        await asyncio.sleep(0)
+        gc.collect()
+        assert reported == []
+    finally:
+        loop.set_exception_handler(previous)
+        await redis.delete(keys.site_seen)

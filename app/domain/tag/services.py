@@ -147,7 +147,7 @@ class TagService:
             if runtime is not None:
                 decisions.append(await self._decide_one(site, runtime, body, request_id, attributes, segment))
         if body.u:
-            self.decisions.writer.site_seen(site.public_key, msgspec.json.encode({"url": body.u, "at": time.time()}))
+            self.decisions.writer.site_seen(site.public_key, body.u)
         return decisions
 
     async def _decide_one(
