@@ -16,20 +16,19 @@ from redis.exceptions import RedisError
 
 from app.db.models import Role
 from app.lib.tokens import API_KEY_PREFIX, TokenError, hash_api_key
+from app.runtime.notes import OncePer
 
 ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
 # "last used" of api keys: one redis write per key and process per minute, never postgres on the hot path
 KEY_USE_EVERY_SECONDS = 60.0
-_key_use_written: dict[str, float] = {}
+_key_uses = OncePer(KEY_USE_EVERY_SECONDS)
 
 
 async def note_key_use(cache: Any, key_id: str) -> None:
-    now = time.time()
-    if now - _key_use_written.get(key_id, 0.0) < KEY_USE_EVERY_SECONDS:
+    if not _key_uses.due(key_id):
         return
-    _key_use_written[key_id] = now
     with contextlib.suppress(RedisError, OSError):
-        await cache.redis.hset(cache.keys.api_key_uses, key_id, repr(now))
+        await cache.redis.hset(cache.keys.api_key_uses, key_id, repr(time.time()))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.runtime.keys import RedisKeys
+from app.runtime.notes import OncePer
 from app.runtime.records import Event, encode
 from app.runtime.redis import is_cluster, socket_timeout_of
 
@@ -84,8 +85,6 @@ def dedup_ttl(expires_at: int, now: float | None = None) -> int:
 # flush) cost a decide 14 µs of its 65 µs of cpu (bench/lean_routes.py). a sighting is shown in the dashboard
 # and copied to postgres by housekeeping every ten minutes: a few seconds of lag is invisible there
 SITE_SEEN_EVERY_SECONDS = 5.0
-# sites remembered for that before the memory starts afresh (one float each)
-_SITES_NOTED_MAX = 65_536
 
 
 class TooLateError(ConnectionError):
@@ -106,8 +105,7 @@ class EventWriter:
         self._pending: list[tuple[Command, asyncio.Future[Any]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
-        self.site_seen_every_seconds = SITE_SEEN_EVERY_SECONDS
-        self._site_noted: dict[str, float] = {}  # public key -> monotonic time its sighting was last written
+        self.site_sightings = OncePer(SITE_SEEN_EVERY_SECONDS)
         self.flushes = 0
         self.events = 0
 
@@ -159,14 +157,9 @@ class EventWriter:
 
     def site_seen(self, public_key: str, url: str) -> None:
         """notes where and when a site's tag last ran, riding along with the next flush; at most once every
-        `site_seen_every_seconds` per site in this process, so a busy site's note is that recent."""
-        now = time.monotonic()
-        last = self._site_noted.get(public_key)
-        if last is not None and now - last < self.site_seen_every_seconds:
+        SITE_SEEN_EVERY_SECONDS per site in this process, so a busy site's note is that recent."""
+        if not self.site_sightings.due(public_key):
             return
-        if len(self._site_noted) >= _SITES_NOTED_MAX:
-            self._site_noted.clear()
-        self._site_noted[public_key] = now
         note = msgspec.json.encode({"url": url, "at": time.time()})
         self.fire_and_forget(("HSET", self.keys.site_seen, public_key, note))
 

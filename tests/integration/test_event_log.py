@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from app.db.models.event_log import event_log
 from app.lib.tokens import SelectionTokens
 from app.runtime.events import EventWriter
-from app.runtime.records import Event
+from app.runtime.keys import RedisKeys
+from app.runtime.records import Event, ExperimentConfig
 from app.settings import Settings
 from app.worker.counting import count
 from app.worker.drain import Drainer
 from app.worker.event_log import EventLog, attached, month_of, next_month, partition_name
 from app.worker.housekeeping import housekeeping
-from app.worker.streams import ensure_group, read_batch
+from app.worker.streams import Entry, ensure_group, read_batch
 from app.worker.training import load_configs, process
 from tests.integration.conftest import Tenant, drain
 
@@ -45,6 +46,19 @@ async def logged(sessions: async_sessionmaker[AsyncSession], experiment_id: str)
             .order_by(event_log.c.ts, event_log.c.kind.desc())
         )
         return list(await session.execute(query))
+
+
+async def batch_of_its_own(
+    redis: Redis, keys: RedisKeys, eid: str, name: str, entries: list[Any]
+) -> tuple[str, list[Entry], dict[str, ExperimentConfig]]:
+    """these stream entries on a stream of their own (its checkpoint is the test's alone), read back as the
+    worker reads a batch, with their experiment's config."""
+    stream = f"{keys.stream_for(eid)}-{name}"
+    for fields in entries:
+        await redis.xadd(stream, fields)
+    await ensure_group(redis, stream, keys.consumer_group)
+    batch = await read_batch(redis, stream, keys.consumer_group, "c", 1000, pending=False)
+    return stream, batch, await load_configs(redis, keys, [eid])
 
 
 async def test_exposures_and_rewards_are_logged_with_propensity_context_and_attribution(
@@ -118,13 +132,8 @@ async def test_a_batch_that_fails_midway_leaves_no_rows_and_lands_whole_on_retry
     now = time.time()
     for i in range(25):
         await writer.exposure(Event(kind="x", experiment=eid, arm=0, reward=0.0, trials=1, ts=now, nonce=f"mid-{i}"))
-    stream = keys.stream_for(eid) + "-midway"  # a stream of its own: its checkpoint is this test's alone
     raw = await redis.xrange(keys.stream_for(eid))
-    for _, fields in raw[-25:]:
-        await redis.xadd(stream, fields)
-    await ensure_group(redis, stream, keys.consumer_group)
-    entries = await read_batch(redis, stream, keys.consumer_group, "c", 1000, pending=False)
-    configs = await load_configs(redis, keys, [eid])
+    stream, entries, configs = await batch_of_its_own(redis, keys, eid, "midway", [f for _, f in raw[-25:]])
 
     async def dies(session: AsyncSession, fresh: list[Any]) -> None:
         raise ConnectionResetError("postgres went away mid-batch")
@@ -146,13 +155,12 @@ async def test_a_batch_copied_in_several_statements_lands_whole_or_not_at_all(
     eid = experiment["id"]
     keys = app.state.redis_keys
     now = time.time()
-    stream = keys.stream_for(eid) + "-chunks"  # a stream of its own: its checkpoint is this test's alone
-    for i in range(25):
-        event = Event(kind="x", experiment=eid, arm=i % 2, reward=0.0, trials=1, ts=now + i, nonce=f"ch-{i}")
-        await redis.xadd(stream, {"d": msgspec.json.encode(event)})
-    await ensure_group(redis, stream, keys.consumer_group)
-    entries = await read_batch(redis, stream, keys.consumer_group, "c", 1000, pending=False)
-    configs = await load_configs(redis, keys, [eid])
+    events = [
+        Event(kind="x", experiment=eid, arm=i % 2, reward=0.0, trials=1, ts=now + i, nonce=f"ch-{i}") for i in range(25)
+    ]
+    stream, entries, configs = await batch_of_its_own(
+        redis, keys, eid, "chunks", [{"d": msgspec.json.encode(e)} for e in events]
+    )
 
     # postgres refuses the fourth copy (a nonce longer than the column): the three before it go with it
     refused = EventLog(copy_chunk=7)

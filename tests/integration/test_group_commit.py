@@ -117,7 +117,7 @@ async def test_a_sites_sighting_is_noted_at_most_once_a_window_per_site(settings
     are dropped, and the next window's first is written again; each site has its own window."""
     keys = redis_keys(scoped(settings, f"group_commit_{random_hex()}"))
     writer = EventWriter(redis, keys)
-    writer.site_seen_every_seconds = 0.3
+    writer.site_sightings.every_seconds = 0.3
 
     async def noted(site: str) -> str | None:
         await writer.enqueue(("PING",))  # rides the same flush as any note queued before it
